@@ -1,0 +1,306 @@
+//! The attribute's options: parsed into [`Options`], every problem collected.
+
+use proc_macro2::{Span, TokenStream};
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Lit, LitStr, Path};
+
+/// Which attribute is being expanded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Readiness,
+    Liveliness,
+    Environ,
+    Health,
+}
+
+impl Kind {
+    pub(crate) fn attribute(self) -> &'static str {
+        match self {
+            Kind::Readiness => "#[readiness_probe]",
+            Kind::Liveliness => "#[liveliness_probe]",
+            Kind::Environ => "#[environ_probe]",
+            Kind::Health => "#[health_check]",
+        }
+    }
+
+    /// The variant of `heartbeat::Kind` this attribute registers.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            Kind::Readiness => "Readiness",
+            Kind::Liveliness => "Liveliness",
+            Kind::Environ => "Environ",
+            Kind::Health => "Health",
+        }
+    }
+
+    fn allowed(self) -> &'static [&'static str] {
+        match self {
+            Kind::Readiness | Kind::Liveliness => &["name", "timeout", "cache", "crate"],
+            Kind::Environ => &["timeout", "crate"],
+            Kind::Health => &["name", "default", "timeout", "cache", "crate"],
+        }
+    }
+}
+
+/// A duration given as a literal, kept in nanoseconds.
+pub(crate) type Nanos = u64;
+
+/// Everything the attribute said, with defaults still unapplied.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) default: Option<bool>,
+    pub(crate) timeout: Option<Nanos>,
+    pub(crate) cache: Option<Nanos>,
+    pub(crate) krate: Option<Path>,
+}
+
+/// Collects every error instead of stopping at the first (serde's `Ctxt`, linkme's `combine`).
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.0.as_ref().map_or(0, |e| e.into_iter().count())
+    }
+
+    pub(crate) fn into_compile_error(self) -> Option<TokenStream> {
+        self.0.map(|e| e.to_compile_error())
+    }
+}
+
+/// Parses `name = "…", timeout = "2s", …` for the attribute `kind`.
+pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> Options {
+    let mut options = Options::default();
+    let parser = syn::meta::parser(|meta| {
+        option(kind, &mut options, meta, errors);
+        Ok(())
+    });
+    if let Err(e) = syn::parse::Parser::parse2(parser, args) {
+        errors.push(e);
+    }
+    options
+}
+
+fn option(kind: Kind, options: &mut Options, meta: ParseNestedMeta<'_>, errors: &mut Errors) {
+    let attribute = kind.attribute();
+    let expected = expected(kind);
+    let key = match meta.path.get_ident() {
+        Some(ident) => ident.to_string(),
+        None => {
+            errors.at(
+                meta.path.span(),
+                format!("unknown option for {attribute}; expected one of: {expected}"),
+            );
+            skip_value(&meta);
+            return;
+        }
+    };
+    let span = meta.path.span();
+    if !meta.input.peek(syn::Token![=]) {
+        errors.at(
+            span,
+            format!("`{key}` needs a value, as in `{key} = …`; {attribute} takes: {expected}"),
+        );
+        skip_value(&meta);
+        return;
+    }
+    let value: Expr = match meta.value().and_then(|v| v.parse()) {
+        Ok(value) => value,
+        Err(e) => {
+            errors.push(e);
+            return;
+        }
+    };
+    if !kind.allowed().contains(&key.as_str()) {
+        let message = if ["name", "default", "timeout", "cache", "crate"].contains(&key.as_str()) {
+            let owner = if key == "default" {
+                "only #[health_check] has it"
+            } else {
+                "it has no meaning there"
+            };
+            format!("`{key}` is not an option of {attribute}: {owner}; expected one of: {expected}")
+        } else {
+            format!("unknown option `{key}` for {attribute}; expected one of: {expected}")
+        };
+        errors.at(span, message);
+        return;
+    }
+    let given_twice = match key.as_str() {
+        "name" => options.name.is_some(),
+        "default" => options.default.is_some(),
+        "timeout" => options.timeout.is_some(),
+        "cache" => options.cache.is_some(),
+        _ => options.krate.is_some(),
+    };
+    if given_twice {
+        errors.at(span, format!("`{key}` is given more than once in {attribute}"));
+        return;
+    }
+    match key.as_str() {
+        "name" => options.name = string(&value, "name", errors).and_then(|s| name(s, errors)),
+        "default" => options.default = boolean(&value, errors),
+        "timeout" => {
+            options.timeout = string(&value, "timeout", errors)
+                .and_then(|s| duration(&s, errors))
+                .and_then(|nanos| {
+                    if nanos == 0 {
+                        errors.at(
+                            value.span(),
+                            "a zero `timeout` would fail every run; give a positive duration such as \"800ms\"",
+                        );
+                        None
+                    } else {
+                        Some(nanos)
+                    }
+                });
+        }
+        "cache" => {
+            options.cache = string(&value, "cache", errors).and_then(|s| duration(&s, errors));
+        }
+        _ => options.krate = path(&value, errors),
+    }
+}
+
+fn expected(kind: Kind) -> String {
+    let names: Vec<String> = kind.allowed().iter().map(|k| format!("`{k}`")).collect();
+    names.join(", ")
+}
+
+/// Consumes whatever follows a key we already reported, so parsing goes on after it.
+fn skip_value(meta: &ParseNestedMeta<'_>) {
+    if meta.input.peek(syn::Token![=]) {
+        let _ = meta.value().and_then(|v| v.parse::<Expr>());
+    } else if meta.input.peek(syn::token::Paren) {
+        let _ = meta.parse_nested_meta(|inner| {
+            skip_value(&inner);
+            Ok(())
+        });
+    }
+}
+
+fn string(value: &Expr, key: &str, errors: &mut Errors) -> Option<LitStr> {
+    match value {
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.clone()),
+        _ => {
+            let example = match key {
+                "name" => "name = \"database\"",
+                "cache" => "cache = \"5s\"",
+                _ => "timeout = \"2s\"",
+            };
+            errors.at(value.span(), format!("`{key}` takes a string literal, as in `{example}`"));
+            None
+        }
+    }
+}
+
+fn boolean(value: &Expr, errors: &mut Errors) -> Option<bool> {
+    match value {
+        Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => Some(b.value),
+        _ => {
+            errors.at(value.span(), "`default` takes `true` or `false`");
+            None
+        }
+    }
+}
+
+fn path(value: &Expr, errors: &mut Errors) -> Option<Path> {
+    match value {
+        Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => Some(p.path.clone()),
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => match s.parse::<Path>() {
+            Ok(path) => Some(path),
+            Err(_) => {
+                errors.at(s.span(), "`crate` takes a path, as in `crate = ::heartbeat`");
+                None
+            }
+        },
+        _ => {
+            errors.at(value.span(), "`crate` takes a path, as in `crate = ::heartbeat`");
+            None
+        }
+    }
+}
+
+/// The same rule as the runtime's `heartbeat::Heartbeat` applies to run-time names.
+fn name(lit: LitStr, errors: &mut Errors) -> Option<LitStr> {
+    let value = lit.value();
+    let problem = if value.is_empty() {
+        Some("a check name must not be empty")
+    } else if value.contains(',') {
+        Some("a check name must not contain `,`: it separates names in `?checks=`")
+    } else if value.contains('/') {
+        Some("a check name must not contain `/`")
+    } else if value == "_defaults" {
+        Some("`_defaults` is reserved: it selects the default set in `?checks=`")
+    } else if value.trim() != value || value.chars().any(char::is_control) {
+        Some("a check name must not start or end with white space or hold control characters")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => {
+            errors.at(lit.span(), problem);
+            None
+        }
+        None => Some(lit),
+    }
+}
+
+/// `"250ms"`, `"2s"`, `"1.5s"`, `"1m"`, `"1h"` into nanoseconds.
+fn duration(lit: &LitStr, errors: &mut Errors) -> Option<Nanos> {
+    let text = lit.value();
+    let text = text.trim();
+    let hint = "expected a duration such as \"250ms\", \"2s\", \"1.5s\", \"1m\" or \"1h\"";
+    if text.starts_with('-') {
+        errors.at(lit.span(), format!("a duration cannot be negative; {hint}"));
+        return None;
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_nanos: u128 = match unit.trim() {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => {
+            errors.at(lit.span(), format!("invalid duration `{text}`; {hint}"));
+            return None;
+        }
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits_ok = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() || !digits_ok(whole) || !digits_ok(fraction) || fraction.len() > 9 {
+        errors.at(lit.span(), format!("invalid duration `{text}`; {hint}"));
+        return None;
+    }
+    let whole: u128 = whole.parse().unwrap_or(u128::MAX);
+    let mut nanos = whole.saturating_mul(unit_nanos);
+    if !fraction.is_empty() {
+        let scale = 10u128.pow(fraction.len() as u32);
+        let fraction: u128 = fraction.parse().unwrap_or(0);
+        nanos = nanos.saturating_add(fraction * unit_nanos / scale);
+    }
+    match u64::try_from(nanos) {
+        Ok(nanos) => Some(nanos),
+        Err(_) => {
+            errors.at(lit.span(), format!("the duration `{text}` is too long"));
+            None
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Turns a checked attribute and function into the function plus its registration.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{LitStr, parse_quote};
+
+use crate::args::{self, Errors, Kind, Nanos, Options};
+use crate::item::{self, CheckFn};
+
+/// The whole expansion. The user's item is always emitted unchanged, also next to errors, so
+/// that rustc reports only what is wrong with the attribute (tokio-macros, thiserror).
+pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let options = args::parse(kind, args, &mut errors);
+    let check = item::parse(kind, item.clone(), &mut errors);
+    match (errors.into_compile_error(), check) {
+        (None, Some(check)) => {
+            let registration = registration(kind, options, &check);
+            quote!(#item #registration)
+        }
+        (error, _) => quote!(#item #error),
+    }
+}
+
+fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
+    let krate = options.krate.unwrap_or_else(|| parse_quote!(::heartbeat));
+    let ident = &check.ident;
+    let name = options
+        .name
+        .unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span()));
+    let variant = format_ident!("{}", kind.variant());
+    // A readiness, liveliness or environ probe is never part of `/health/`'s default set.
+    let default = kind == Kind::Health && options.default.unwrap_or(true);
+    let timeout = duration(options.timeout);
+    let cache = duration(options.cache);
+
+    // The conversion is spanned to the return type, so a type that is neither `IntoOutcome`
+    // nor `IntoEnviron` is reported there, with the trait's list of what is accepted.
+    let (output, output_span) = match &check.output {
+        Some(ty) => (quote!(#ty), ty.span()),
+        None => (quote!(()), ident.span()),
+    };
+    let convert = match kind {
+        Kind::Environ => quote_spanned!(output_span=> __heartbeat::__private::into_environ::<#output>),
+        _ => quote_spanned!(output_span=> __heartbeat::__private::into_outcome::<#output>),
+    };
+    let runner = match &check.is_async {
+        Some(asyncness) => {
+            let boxed = quote_spanned!(asyncness.span=> __heartbeat::__private::boxed);
+            quote! {
+                fn __heartbeat_check() -> __heartbeat::__private::BoxFuture {
+                    #boxed(async { #convert(#ident().await) })
+                }
+                __heartbeat::__private::Func::Async(__heartbeat_check)
+            }
+        }
+        None => quote! {
+            fn __heartbeat_check() -> __heartbeat::__private::Outcome {
+                #convert(#ident())
+            }
+            __heartbeat::__private::Func::Sync(__heartbeat_check)
+        },
+    };
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(
+            non_upper_case_globals,
+            unused_attributes,
+            unused_qualifications,
+            clippy::absolute_paths,
+            clippy::items_after_statements,
+        )]
+        const _: () = {
+            use #krate as __heartbeat;
+            __heartbeat::__private::register! {
+                __heartbeat::__private::Registration::new(
+                    __heartbeat::__private::Kind::#variant,
+                    #name,
+                    #default,
+                    #timeout,
+                    #cache,
+                    __heartbeat::__private::Site::new(::core::module_path!(), ::core::file!(), #line),
+                    { #runner },
+                )
+            }
+        };
+    }
+}
+
+fn duration(nanos: Option<Nanos>) -> TokenStream {
+    match nanos {
+        Some(nanos) => {
+            quote!(::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+

@@ -1,0 +1,138 @@
+//! The annotated item: it must be a free, non-generic `fn` or `async fn` without parameters.
+
+use proc_macro2::TokenStream;
+use syn::spanned::Spanned;
+use syn::{FnArg, Item, ItemFn, ReturnType, Type};
+
+use crate::args::{Errors, Kind};
+
+/// What the expansion needs to know about the user's function.
+pub(crate) struct CheckFn {
+    pub(crate) ident: syn::Ident,
+    pub(crate) is_async: Option<syn::token::Async>,
+    /// The declared return type; `None` for `-> ()` left implicit.
+    pub(crate) output: Option<Box<Type>>,
+}
+
+/// Parses the item, reporting every way it cannot be a check. `None` when it cannot.
+pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Option<CheckFn> {
+    let attribute = kind.attribute();
+    let function: ItemFn = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(function)) => function,
+        Ok(other) => {
+            let what = describe(&other);
+            errors.at(
+                keyword_span(&other),
+                format!("{attribute} goes on a free `fn` or `async fn`, not on {what}"),
+            );
+            return None;
+        }
+        Err(_) => {
+            // Not an item at all (an associated fn in an impl with `self`, say, still parses as
+            // an `ItemFn`); point at the whole thing.
+            errors.at(
+                item.span(),
+                format!("{attribute} goes on a free `fn` or `async fn`"),
+            );
+            return None;
+        }
+    };
+    let sig = &function.sig;
+    let before = errors.count();
+    if let Some(constness) = &sig.constness {
+        errors.at(
+            constness.span,
+            format!("{attribute} cannot go on a `const fn`: checks run at run time"),
+        );
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.at(
+            unsafety.span,
+            format!("{attribute} cannot go on an `unsafe fn`: wrap the unsafe call in a safe function"),
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.at(
+            abi.span(),
+            format!("{attribute} cannot go on an `extern` fn; declare a plain Rust fn"),
+        );
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.at(
+            sig.generics.span(),
+            format!("{attribute} cannot go on a generic fn: the check is called with no type to infer"),
+        );
+    }
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => errors.at(
+                receiver.span(),
+                format!(
+                    "{attribute} cannot go on a method: a check takes no `self`; \
+                     call the method from a free fn that reaches the value through a static"
+                ),
+            ),
+            FnArg::Typed(arg) => errors.at(
+                arg.span(),
+                format!(
+                    "{attribute} goes on a fn without parameters; for a check that needs values, \
+                     register a closure at run time with `heartbeat::Heartbeat`"
+                ),
+            ),
+        }
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.at(
+            variadic.span(),
+            format!("{attribute} cannot go on a variadic fn"),
+        );
+    }
+    if errors.count() > before {
+        return None;
+    }
+    Some(CheckFn {
+        ident: sig.ident.clone(),
+        is_async: sig.asyncness,
+        output: match &sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => Some(ty.clone()),
+        },
+    })
+}
+
+fn describe(item: &Item) -> &'static str {
+    match item {
+        Item::Const(_) => "a const",
+        Item::Enum(_) => "an enum",
+        Item::ExternCrate(_) => "an extern crate",
+        Item::ForeignMod(_) => "an extern block",
+        Item::Impl(_) => "an impl block",
+        Item::Macro(_) => "a macro invocation",
+        Item::Mod(_) => "a module",
+        Item::Static(_) => "a static",
+        Item::Struct(_) => "a struct",
+        Item::Trait(_) => "a trait",
+        Item::TraitAlias(_) => "a trait alias",
+        Item::Type(_) => "a type alias",
+        Item::Union(_) => "a union",
+        Item::Use(_) => "a use declaration",
+        _ => "this item",
+    }
+}
+
+/// The span of the keyword that says what the item is (`struct`, `impl`, …).
+fn keyword_span(item: &Item) -> proc_macro2::Span {
+    match item {
+        Item::Const(i) => i.const_token.span,
+        Item::Enum(i) => i.enum_token.span,
+        Item::Impl(i) => i.impl_token.span,
+        Item::Mod(i) => i.mod_token.span,
+        Item::Static(i) => i.static_token.span,
+        Item::Struct(i) => i.struct_token.span,
+        Item::Trait(i) => i.trait_token.span,
+        Item::Type(i) => i.type_token.span,
+        Item::Union(i) => i.union_token.span,
+        Item::Use(i) => i.use_token.span,
+        other => other.span(),
+    }
+}

@@ -1,0 +1,37 @@
+//! Implementation detail of the `heartbeat` crate.
+//!
+//! Do not depend on this crate directly: use the attributes re-exported by `heartbeat`
+//! (`heartbeat::readiness_probe` and friends). The code generated here always calls into
+//! `heartbeat::__private`, whose behaviour the runtime crate's features decide.
+
+use proc_macro::TokenStream;
+
+mod args;
+mod expand;
+mod item;
+
+use args::Kind;
+
+/// Registers a check of `/.well-known/heartbeat/readiness`. See the `heartbeat` crate.
+#[proc_macro_attribute]
+pub fn readiness_probe(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Readiness, args.into(), item.into()).into()
+}
+
+/// Registers a check of `/.well-known/heartbeat/liveliness`. See the `heartbeat` crate.
+#[proc_macro_attribute]
+pub fn liveliness_probe(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Liveliness, args.into(), item.into()).into()
+}
+
+/// Registers a contributor to `/.well-known/heartbeat/environ`. See the `heartbeat` crate.
+#[proc_macro_attribute]
+pub fn environ_probe(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Environ, args.into(), item.into()).into()
+}
+
+/// Registers a named check of `/health/`. See the `heartbeat` crate.
+#[proc_macro_attribute]
+pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Health, args.into(), item.into()).into()
+}

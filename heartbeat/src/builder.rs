@@ -1,0 +1,416 @@
+//! [`Heartbeat`], the builder: which checks to serve, how, and the validation into a router.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+
+use crate::engine::{self, Check as Served};
+use crate::outcome::IntoOutcome;
+use crate::registry::{self, BoxFuture, CheckInfo, Definition, Kind, Runner, Site};
+use crate::routes::{self, Endpoints, Paths};
+
+/// The environment variable that holds `/health/`'s shared secret.
+pub const HEALTH_URL_SECRET: &str = "HEALTH_URL_SECRET";
+
+/// Builds the heartbeat router: every registered check, plus what you add or change.
+///
+/// ```
+/// use std::time::Duration;
+/// use heartbeat::{Check, Heartbeat};
+///
+/// let app: axum::Router = Heartbeat::new()
+///     .health_secret("s3cret")
+///     .health_check(Check::new("example", || true).default(false))
+///     .readiness(Check::new_async("queue", || async { Ok::<_, std::io::Error>(()) })
+///         .timeout(Duration::from_secs(2)))
+///     .into_router();
+/// ```
+#[must_use = "a builder does nothing until `.into_router()` or `.try_into_router()`"]
+pub struct Heartbeat {
+    registered: Vec<Definition>,
+    added: Vec<Definition>,
+    secret: Secret,
+    default_timeout: Duration,
+    default_cache: Duration,
+    paths: Paths,
+    failure_status: StatusCode,
+}
+
+enum Secret {
+    /// Nothing said: read [`HEALTH_URL_SECRET`] when the router is built.
+    FromEnvironment,
+    Given(String),
+    Open,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Heartbeat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |defs: &[Definition]| -> Vec<String> {
+            defs.iter()
+                .map(|d| format!("{} {}", d.info.kind, d.info.name))
+                .collect()
+        };
+        f.debug_struct("Heartbeat")
+            .field("registered", &names(&self.registered))
+            .field("added", &names(&self.added))
+            .field("default_timeout", &self.default_timeout)
+            .field("default_cache", &self.default_cache)
+            .field("paths", &self.paths)
+            .field("failure_status", &self.failure_status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Heartbeat {
+    /// A builder with every check registered by an attribute in this binary.
+    pub fn new() -> Self {
+        Heartbeat {
+            registered: registry::definitions(),
+            added: Vec::new(),
+            secret: Secret::FromEnvironment,
+            default_timeout: engine::DEFAULT_TIMEOUT,
+            default_cache: engine::DEFAULT_CACHE,
+            paths: Paths::default(),
+            failure_status: StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Protects `/health/` with this shared secret (instead of [`HEALTH_URL_SECRET`]).
+    pub fn health_secret(mut self, secret: impl Into<String>) -> Self {
+        self.secret = Secret::Given(secret.into());
+        self
+    }
+
+    /// Serves `/health/` without a secret, on purpose.
+    pub fn no_health_secret(mut self) -> Self {
+        self.secret = Secret::Open;
+        self
+    }
+
+    /// The timeout of every check that sets none (default 800 ms).
+    pub fn default_timeout(mut self, timeout: Duration) -> Self {
+        self.default_timeout = timeout;
+        self
+    }
+
+    /// How long a result is reused when the check sets no `cache` (default 1 s; zero turns
+    /// reuse off, while concurrent requests still share one run).
+    pub fn default_cache(mut self, cache: Duration) -> Self {
+        self.default_cache = cache;
+        self
+    }
+
+    /// The status code of a failing readiness or liveliness answer (default 500).
+    pub fn failure_status(mut self, status: StatusCode) -> Self {
+        self.failure_status = status;
+        self
+    }
+
+    /// Where the readiness, liveliness and environ endpoints live
+    /// (default `/.well-known/heartbeat`).
+    pub fn well_known_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.paths.well_known = prefix.into();
+        self
+    }
+
+    /// Where `/health/` and `/health/ping` live (default `/health`).
+    pub fn health_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.paths.health = prefix.into();
+        self
+    }
+
+    /// Keeps only the registered checks for which `keep` is true. Checks added with
+    /// [`Heartbeat::readiness`] and friends are always served.
+    pub fn filter(mut self, keep: impl Fn(&CheckInfo) -> bool) -> Self {
+        self.registered.retain(|d| keep(&d.info));
+        self
+    }
+
+    /// Keeps only the registered checks with one of these names (of any kind).
+    pub fn only<I>(self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let names: Vec<String> = names.into_iter().map(Into::into).collect();
+        self.filter(|info| names.iter().any(|n| n == info.name()))
+    }
+
+    /// Adds a readiness check.
+    pub fn readiness(self, check: Check) -> Self {
+        self.add(Kind::Readiness, check)
+    }
+
+    /// Adds a liveliness check.
+    pub fn liveliness(self, check: Check) -> Self {
+        self.add(Kind::Liveliness, check)
+    }
+
+    /// Adds an environ contributor: its data is merged into the environ document.
+    pub fn environ(self, check: Check) -> Self {
+        self.add(Kind::Environ, check)
+    }
+
+    /// Adds a named check of `/health/`; it joins `_defaults` unless [`Check::default`] says no.
+    pub fn health_check(self, check: Check) -> Self {
+        self.add(Kind::Health, check)
+    }
+
+    fn add(mut self, kind: Kind, check: Check) -> Self {
+        let mut definition = check.definition;
+        definition.info.kind = kind;
+        definition.info.default &= kind == Kind::Health;
+        self.added.push(definition);
+        self
+    }
+
+    /// Builds the router.
+    ///
+    /// # Panics
+    ///
+    /// When the configuration is invalid, with the full text of the [`ConfigError`]. Use
+    /// [`Heartbeat::try_into_router`] to handle it.
+    pub fn into_router<S>(self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        match self.try_into_router() {
+            Ok(router) => router,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// Builds the router, or reports every problem with the configuration at once.
+    pub fn try_into_router<S>(self) -> Result<Router<S>, ConfigError>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let (endpoints, paths) = self.validate()?;
+        Ok(routes::router(endpoints, &paths))
+    }
+
+    fn validate(self) -> Result<(Endpoints, Paths), ConfigError> {
+        let mut problems = Vec::new();
+        if self.default_timeout.is_zero() {
+            problems.push("the default timeout is zero, which would fail every check; give a positive duration".to_owned());
+        }
+        problems.extend(self.paths.problems());
+        let mut definitions = self.registered;
+        definitions.extend(self.added);
+        definitions.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+
+        let mut sites: BTreeMap<(Kind, &str), Vec<Site>> = BTreeMap::new();
+        for d in &definitions {
+            let info = &d.info;
+            if let Some(problem) = name_problem(&info.name) {
+                problems.push(format!("{} check {:?} at {}: {problem}", info.kind, info.name, info.site));
+            }
+            if info.timeout.is_some_and(|t| t.is_zero()) {
+                problems.push(format!(
+                    "{} check {:?} at {}: a zero timeout would fail every run; give a positive duration",
+                    info.kind, info.name, info.site
+                ));
+            }
+            sites.entry((info.kind, &info.name)).or_default().push(info.site);
+        }
+        for ((kind, name), sites) in &sites {
+            if sites.len() > 1 {
+                let sites: Vec<String> = sites.iter().map(ToString::to_string).collect();
+                problems.push(format!(
+                    "{kind} check name {name:?} is declared more than once: at {}; give all but one another name",
+                    sites.join(" and at ")
+                ));
+            }
+        }
+
+        let health: Vec<&str> = definitions
+            .iter()
+            .filter(|d| d.info.kind == Kind::Health)
+            .map(|d| d.info.name.as_str())
+            .collect();
+        let secret = match self.secret {
+            Secret::Open => None,
+            Secret::Given(secret) if secret.is_empty() => {
+                problems.push("`.health_secret(\"\")` is empty; give a real secret or call `.no_health_secret()`".to_owned());
+                None
+            }
+            Secret::Given(secret) => Some(secret),
+            Secret::FromEnvironment => match std::env::var(HEALTH_URL_SECRET) {
+                Ok(secret) if !secret.is_empty() => Some(secret),
+                Ok(_) if !health.is_empty() => {
+                    problems.push(format!("{HEALTH_URL_SECRET} is set but empty; give it a secret, or call `.no_health_secret()` to serve /health/ without one"));
+                    None
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    problems.push(format!("{HEALTH_URL_SECRET} is not valid UTF-8"));
+                    None
+                }
+                _ if !health.is_empty() => {
+                    problems.push(format!(
+                        "/health/ serves {} check(s) ({}) but no secret was decided: set {HEALTH_URL_SECRET}, call `.health_secret(…)`, or call `.no_health_secret()` to serve it without one",
+                        health.len(),
+                        health.join(", ")
+                    ));
+                    None
+                }
+                _ => None,
+            },
+        };
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        let (timeout, cache) = (self.default_timeout, self.default_cache);
+        let mut endpoints = Endpoints {
+            secret,
+            failure_status: self.failure_status,
+            ..Endpoints::default()
+        };
+        for definition in definitions {
+            let kind = definition.info.kind;
+            let check = Served::new(definition, timeout, cache);
+            match kind {
+                Kind::Readiness => endpoints.readiness.push(check),
+                Kind::Liveliness => endpoints.liveliness.push(check),
+                Kind::Environ => endpoints.environ.push(check),
+                Kind::Health => {
+                    endpoints.health.insert(check.info.name.clone(), check);
+                }
+            }
+        }
+        Ok((endpoints, self.paths))
+    }
+}
+
+/// Why a check name cannot be used; the attributes apply the same rule at compile time.
+pub(crate) fn name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("a check name must not be empty")
+    } else if name.contains(',') {
+        Some("a check name must not contain `,`: it separates names in `?checks=`")
+    } else if name.contains('/') {
+        Some("a check name must not contain `/`")
+    } else if name == "_defaults" {
+        Some("`_defaults` is reserved: it selects the default set in `?checks=`")
+    } else if name.trim() != name || name.chars().any(char::is_control) {
+        Some("a check name must not start or end with white space or hold control characters")
+    } else {
+        None
+    }
+}
+
+/// A check registered at run time: a closure, a built-in check, anything that needs values.
+///
+/// Add it to a [`Heartbeat`] with [`Heartbeat::readiness`], [`Heartbeat::liveliness`],
+/// [`Heartbeat::environ`] or [`Heartbeat::health_check`].
+pub struct Check {
+    definition: Definition,
+}
+
+impl fmt::Debug for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Check")
+            .field("name", &self.definition.info.name)
+            .field("default", &self.definition.info.default)
+            .field("timeout", &self.definition.info.timeout)
+            .field("cache", &self.definition.info.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Check {
+    /// A check that calls the sync function `check` on tokio's blocking pool.
+    #[track_caller]
+    pub fn new<F, T>(name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+        T: IntoOutcome,
+    {
+        Self::with_runner(name.into(), Runner::Sync(Arc::new(move || check().into_outcome())))
+    }
+
+    /// A check that awaits the future `check` returns.
+    #[track_caller]
+    pub fn new_async<F, Fut>(name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoOutcome,
+    {
+        let runner = move || -> BoxFuture {
+            let future = check();
+            Box::pin(async move { future.await.into_outcome() })
+        };
+        Self::with_runner(name.into(), Runner::Async(Arc::new(runner)))
+    }
+
+    #[track_caller]
+    fn with_runner(name: String, runner: Runner) -> Self {
+        Check {
+            definition: Definition {
+                info: CheckInfo {
+                    kind: Kind::Health,
+                    name,
+                    default: true,
+                    timeout: None,
+                    cache: None,
+                    site: Site::caller(),
+                },
+                runner,
+            },
+        }
+    }
+
+    /// This check's timeout (else the router's default applies).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.definition.info.timeout = Some(timeout);
+        self
+    }
+
+    /// How long this check's result is reused (else the router's default applies).
+    pub fn cache(mut self, cache: Duration) -> Self {
+        self.definition.info.cache = Some(cache);
+        self
+    }
+
+    /// For a health check: whether it joins the `_defaults` set (default true).
+    pub fn default(mut self, default: bool) -> Self {
+        self.definition.info.default = default;
+        self
+    }
+}
+
+/// Why a router could not be built: every problem found, not just the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    problems: Vec<String>,
+}
+
+impl ConfigError {
+    /// Each problem, one sentence each.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "heartbeat: cannot build the router:")?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -1,0 +1,141 @@
+//! Health endpoints for axum services, declared with attributes on ordinary functions.
+//!
+//! Annotate functions anywhere in your build (in any crate the binary links), then merge one
+//! router into your app:
+//!
+//! ```no_run
+//! use heartbeat::{health_check, liveliness_probe, readiness_probe};
+//!
+//! #[readiness_probe(name = "config", timeout = "2s")]
+//! async fn config_file() -> std::io::Result<()> {
+//!     tokio::fs::metadata("/etc/hostname").await.map(|_| ())
+//! }
+//!
+//! #[liveliness_probe]
+//! fn event_loop() -> bool {
+//!     true
+//! }
+//!
+//! #[health_check(default = false)]
+//! fn foo() -> bool {
+//!     true
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() {
+//!     let app = axum::Router::new().merge(
+//!         heartbeat::Heartbeat::new().health_secret("s3cret").into_router(),
+//!     );
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.unwrap();
+//!     axum::serve(listener, app).await.unwrap();
+//! }
+//! ```
+//!
+//! That serves:
+//!
+//! | path | answer |
+//! |---|---|
+//! | `/.well-known/heartbeat/readiness` | every `#[readiness_probe]`: 200 when all pass, 500 otherwise |
+//! | `/.well-known/heartbeat/liveliness` | every `#[liveliness_probe]`, the same way |
+//! | `/.well-known/heartbeat/environ` | what the binary was built with, plus every `#[environ_probe]`; always 200 |
+//! | `/health/` | the `#[health_check]`s selected by `?checks=`; 200 `running` or 503 `degraded` |
+//! | `/health/ping` | 200 `pong`, never protected |
+//!
+//! # The attributes
+//!
+//! | attribute | options |
+//! |---|---|
+//! | [`readiness_probe`], [`liveliness_probe`] | `name = "…"`, `timeout = "…"`, `cache = "…"`, `crate = path` |
+//! | [`environ_probe`] | `timeout = "…"`, `crate = path` |
+//! | [`health_check`] | `name = "…"`, `default = bool`, `timeout = "…"`, `cache = "…"`, `crate = path` |
+//!
+//! A check is a free `fn` or `async fn` without parameters; it stays in your code unchanged and
+//! callable. Its return type implements [`IntoOutcome`] (an environ probe's, [`IntoEnviron`]).
+//! Sync functions run on tokio's blocking pool; async ones must return a `Send` future.
+//! Durations are literals such as `"250ms"`, `"2s"`, `"1m"`.
+//!
+//! # Running checks
+//!
+//! All checks of one request run concurrently, each bounded by its timeout (default 800 ms).
+//! A panicking check fails with the panic's message. Concurrent requests share one run of a
+//! check, and a result is reused for `cache` (default 1 s), so a storm of probes never becomes
+//! a storm of queries.
+//!
+//! # Testing your checks
+//!
+//! ```
+//! use axum::body::Body;
+//! use axum::http::Request;
+//! use tower::ServiceExt;
+//!
+//! #[heartbeat::readiness_probe]
+//! fn ready() -> bool {
+//!     true
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let app: axum::Router = heartbeat::Heartbeat::new().no_health_secret().into_router();
+//! let request = Request::get("/.well-known/heartbeat/readiness").body(Body::empty()).unwrap();
+//! let response = app.oneshot(request).await.unwrap();
+//! assert_eq!(response.status(), 200);
+//! # }
+//! ```
+
+mod builder;
+pub mod checks;
+mod engine;
+mod environ;
+mod outcome;
+mod registry;
+mod routes;
+
+pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
+pub use heartbeat_macros::{environ_probe, health_check, liveliness_probe, readiness_probe};
+pub use outcome::{IntoEnviron, IntoOutcome, Outcome};
+pub use registry::{BoxFuture, CheckInfo, Kind, Site, registered};
+
+/// Every endpoint, every registered check, configuration from the environment.
+///
+/// The same as `Heartbeat::new().into_router()`: `/health/`'s secret comes from
+/// [`HEALTH_URL_SECRET`], and the router refuses to build when `/health/` has checks and the
+/// variable is unset. Use [`Heartbeat`] for anything else.
+///
+/// # Panics
+///
+/// When the configuration is invalid (see [`ConfigError`]), with the error's full text.
+pub fn router<S>() -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Heartbeat::new().into_router()
+}
+
+/// What generated code calls. Not public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::__heartbeat_register as register;
+    pub use crate::outcome::Outcome;
+    pub use crate::registry::{BoxFuture, Func, Kind, Registration, Site};
+    pub use inventory;
+    use std::future::Future;
+
+    /// Converts a check's result; spanned to the user's return type by the macro.
+    pub fn into_outcome<T: crate::IntoOutcome>(value: T) -> Outcome {
+        value.into_outcome()
+    }
+
+    /// Converts an environ probe's result; spanned to the user's return type by the macro.
+    pub fn into_environ<T: crate::IntoEnviron>(value: T) -> Outcome {
+        value.into_environ()
+    }
+
+    /// Boxes an async check's future; spanned to the user's `async` by the macro, so a future
+    /// that is not `Send` is reported there.
+    pub fn boxed<F>(future: F) -> BoxFuture
+    where
+        F: Future<Output = Outcome> + Send + 'static,
+    {
+        Box::pin(future)
+    }
+}

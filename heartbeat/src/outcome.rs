@@ -1,0 +1,238 @@
+//! What a check returns: [`Outcome`], and the conversions [`IntoOutcome`] and [`IntoEnviron`].
+
+use std::fmt::Display;
+
+use serde_json::{Map, Value};
+
+/// The result of one run of a check: passed or failed, an optional message, and data.
+///
+/// Checks rarely build one by hand: they return `bool`, `()`, `Result<_, E>` or JSON and
+/// [`IntoOutcome`] turns that into an `Outcome`. Build one to attach data or a message:
+///
+/// ```
+/// use heartbeat::Outcome;
+///
+/// let busy = Outcome::pass().with("connections", 17);
+/// assert!(busy.passed());
+///
+/// let down = Outcome::fail("queue is full").with("depth", 10_000);
+/// assert_eq!(down.message(), Some("queue is full"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    passed: bool,
+    message: Option<String>,
+    data: Map<String, Value>,
+    name: Option<String>,
+}
+
+impl Outcome {
+    /// A passed check with no data.
+    pub fn pass() -> Self {
+        Outcome {
+            passed: true,
+            message: None,
+            data: Map::new(),
+            name: None,
+        }
+    }
+
+    /// A failed check whose `message` says what went wrong.
+    pub fn fail(message: impl Into<String>) -> Self {
+        Outcome {
+            passed: false,
+            message: Some(message.into()),
+            ..Outcome::pass()
+        }
+    }
+
+    /// A check that passed when `passed` is true, and failed otherwise.
+    pub fn from_status(passed: bool) -> Self {
+        if passed {
+            Outcome::pass()
+        } else {
+            Outcome::fail("the check returned false")
+        }
+    }
+
+    /// Adds `key` to the check's data (shown next to `status` in its JSON object).
+    ///
+    /// The keys `status` and, on failure, `message` are the outcome's own and win over data;
+    /// a `time` in the data replaces the measured run time.
+    #[must_use]
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.data.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds every key of `data` to the check's data. A JSON value that is not an object is
+    /// kept under the key `value`.
+    #[must_use]
+    pub fn with_data(mut self, data: Value) -> Self {
+        match data {
+            Value::Object(map) => self.data.extend(map),
+            Value::Null => {}
+            other => {
+                self.data.insert("value".to_owned(), other);
+            }
+        }
+        self
+    }
+
+    /// Reports the check under `name` instead of its registered name.
+    #[must_use]
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Whether the check passed.
+    pub fn passed(&self) -> bool {
+        self.passed
+    }
+
+    /// What went wrong, for a failed check.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The data the check returned.
+    pub fn data(&self) -> &Map<String, Value> {
+        &self.data
+    }
+
+    /// The name the check asked to be reported under, if it returned one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+/// What a readiness, liveliness or health check may return.
+///
+/// | returned | outcome |
+/// |---|---|
+/// | `bool` | passed when `true` |
+/// | `()` | passed |
+/// | [`Outcome`] | itself |
+/// | `serde_json::Value` | passed; an object is the check's data, `true`/`false` is the status |
+/// | `(bool, Value)` | that status and data |
+/// | `(&str, bool, Value)` or `(String, bool, Value)` | reported under that name, status and data |
+/// | `Result<T, E>` with `T: IntoOutcome`, `E: Display` | `Ok` as `T`; `Err` fails with the error's text |
+///
+/// ```
+/// use heartbeat::{IntoOutcome, Outcome};
+///
+/// let failed: Result<bool, std::io::Error> = Err(std::io::Error::other("disk unplugged"));
+/// assert_eq!(failed.into_outcome().message(), Some("disk unplugged"));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the result of a heartbeat check",
+    label = "this return type is not `heartbeat::IntoOutcome`",
+    note = "a check returns one of: `bool`, `()`, `heartbeat::Outcome`, `serde_json::Value`, \
+            `(bool, serde_json::Value)`, `(&str, bool, serde_json::Value)`, \
+            `(String, bool, serde_json::Value)`, or `Result<T, E>` where `T` is one of these \
+            and `E: Display`"
+)]
+pub trait IntoOutcome {
+    /// Converts the check's return value.
+    fn into_outcome(self) -> Outcome;
+}
+
+impl IntoOutcome for Outcome {
+    fn into_outcome(self) -> Outcome {
+        self
+    }
+}
+
+impl IntoOutcome for bool {
+    fn into_outcome(self) -> Outcome {
+        Outcome::from_status(self)
+    }
+}
+
+impl IntoOutcome for () {
+    fn into_outcome(self) -> Outcome {
+        Outcome::pass()
+    }
+}
+
+impl IntoOutcome for Value {
+    fn into_outcome(self) -> Outcome {
+        match self {
+            Value::Bool(passed) => Outcome::from_status(passed),
+            data => Outcome::pass().with_data(data),
+        }
+    }
+}
+
+impl IntoOutcome for (bool, Value) {
+    fn into_outcome(self) -> Outcome {
+        Outcome::from_status(self.0).with_data(self.1)
+    }
+}
+
+impl IntoOutcome for (&str, bool, Value) {
+    fn into_outcome(self) -> Outcome {
+        (self.1, self.2).into_outcome().named(self.0)
+    }
+}
+
+impl IntoOutcome for (String, bool, Value) {
+    fn into_outcome(self) -> Outcome {
+        (self.1, self.2).into_outcome().named(self.0)
+    }
+}
+
+impl<T: IntoOutcome, E: Display> IntoOutcome for Result<T, E> {
+    fn into_outcome(self) -> Outcome {
+        match self {
+            Ok(value) => value.into_outcome(),
+            Err(error) => Outcome::fail(error.to_string()),
+        }
+    }
+}
+
+/// What an environ probe may return: its keys are merged into the environ document.
+///
+/// | returned | contribution |
+/// |---|---|
+/// | `serde_json::Value` (an object) | its keys; status `true` |
+/// | `(bool, Value)` | that status and those keys |
+/// | `Result<T, E>` with `T: IntoEnviron`, `E: Display` | `Ok` as `T`; `Err` sets status `false` and reports the error under `errors` |
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the result of a heartbeat environ probe",
+    label = "this return type is not `heartbeat::IntoEnviron`",
+    note = "an environ probe returns one of: `serde_json::Value` (an object), \
+            `(bool, serde_json::Value)`, or `Result<T, E>` where `T` is one of these \
+            and `E: Display`"
+)]
+pub trait IntoEnviron {
+    /// Converts the probe's return value.
+    fn into_environ(self) -> Outcome;
+}
+
+impl IntoEnviron for Value {
+    fn into_environ(self) -> Outcome {
+        Outcome::pass().with_data(self)
+    }
+}
+
+impl IntoEnviron for (bool, Value) {
+    fn into_environ(self) -> Outcome {
+        let outcome = if self.0 {
+            Outcome::pass()
+        } else {
+            Outcome::fail("the probe returned false")
+        };
+        outcome.with_data(self.1)
+    }
+}
+
+impl<T: IntoEnviron, E: Display> IntoEnviron for Result<T, E> {
+    fn into_environ(self) -> Outcome {
+        match self {
+            Ok(value) => value.into_environ(),
+            Err(error) => Outcome::fail(error.to_string()),
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The registration record, the backend that collects it at link time, and [`registered`].
+//!
+//! A registration flows: attribute → [`crate::__private::register!`] → backend (here
+//! `inventory`) → [`registered`] / [`Registration::definitions`] → the builder.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::outcome::Outcome;
+
+/// Which endpoint a check belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// `#[readiness_probe]`: `/.well-known/heartbeat/readiness`.
+    Readiness,
+    /// `#[liveliness_probe]`: `/.well-known/heartbeat/liveliness`.
+    Liveliness,
+    /// `#[environ_probe]`: merged into `/.well-known/heartbeat/environ`.
+    Environ,
+    /// `#[health_check]`: a named check of `/health/`.
+    Health,
+}
+
+impl Kind {
+    /// A short lowercase name: `readiness`, `liveliness`, `environ` or `health`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Readiness => "readiness",
+            Kind::Liveliness => "liveliness",
+            Kind::Environ => "environ",
+            Kind::Health => "health",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a check was declared: the attribute's function, or the run-time registration's call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Site {
+    module_path: Option<&'static str>,
+    file: &'static str,
+    line: u32,
+}
+
+impl Site {
+    #[doc(hidden)]
+    pub const fn new(module_path: &'static str, file: &'static str, line: u32) -> Self {
+        Site {
+            module_path: Some(module_path),
+            file,
+            line,
+        }
+    }
+
+    /// The caller's location, for checks registered at run time.
+    #[track_caller]
+    pub(crate) fn caller() -> Self {
+        let location = std::panic::Location::caller();
+        Site {
+            module_path: None,
+            file: location.file(),
+            line: location.line(),
+        }
+    }
+
+    /// The module of an annotated function; `None` for a run-time registration.
+    pub fn module_path(&self) -> Option<&'static str> {
+        self.module_path
+    }
+
+    /// The source file.
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// The line in [`Site::file`].
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.module_path {
+            Some(module) => write!(f, "{module} ({}:{})", self.file, self.line),
+            None => write!(f, "{}:{} (registered at run time)", self.file, self.line),
+        }
+    }
+}
+
+/// A description of one check: what [`registered`] lists and what the builder's filters see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckInfo {
+    pub(crate) kind: Kind,
+    pub(crate) name: String,
+    pub(crate) default: bool,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) cache: Option<Duration>,
+    pub(crate) site: Site,
+}
+
+impl CheckInfo {
+    /// The endpoint the check belongs to.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The check's name: the key of its result, and what `?checks=` selects.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// For a health check: whether it is in the `_defaults` set. Always false for other kinds.
+    pub fn is_default(&self) -> bool {
+        self.default
+    }
+
+    /// The check's own timeout, if it set one (else the router's default applies).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// How long the check's own result may be reused, if it set one.
+    pub fn cache(&self) -> Option<Duration> {
+        self.cache
+    }
+
+    /// Where the check was declared.
+    pub fn site(&self) -> Site {
+        self.site
+    }
+}
+
+/// A boxed future of an async check.
+pub type BoxFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
+
+/// How an annotated function is called: generated code fills this with a plain `fn`.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum Func {
+    /// A sync function: runs on tokio's blocking pool.
+    Sync(fn() -> Outcome),
+    /// An async function: its future is polled on the runtime.
+    Async(fn() -> BoxFuture),
+}
+
+/// How any check is called, annotated or registered at run time.
+#[derive(Clone)]
+pub(crate) enum Runner {
+    Sync(Arc<dyn Fn() -> Outcome + Send + Sync>),
+    Async(Arc<dyn Fn() -> BoxFuture + Send + Sync>),
+}
+
+impl From<Func> for Runner {
+    fn from(func: Func) -> Self {
+        match func {
+            Func::Sync(f) => Runner::Sync(Arc::new(f)),
+            Func::Async(f) => Runner::Async(Arc::new(f)),
+        }
+    }
+}
+
+/// A check ready to be served: what it is, and how to run it.
+#[derive(Clone)]
+pub(crate) struct Definition {
+    pub(crate) info: CheckInfo,
+    pub(crate) runner: Runner,
+}
+
+/// One annotated function, as the attribute recorded it. Built in a `static` by generated code.
+#[doc(hidden)]
+pub struct Registration {
+    kind: Kind,
+    name: &'static str,
+    default: bool,
+    timeout: Option<Duration>,
+    cache: Option<Duration>,
+    site: Site,
+    func: Func,
+}
+
+impl Registration {
+    #[doc(hidden)]
+    pub const fn new(
+        kind: Kind,
+        name: &'static str,
+        default: bool,
+        timeout: Option<Duration>,
+        cache: Option<Duration>,
+        site: Site,
+        func: Func,
+    ) -> Self {
+        Registration {
+            kind,
+            name,
+            default,
+            timeout,
+            cache,
+            site,
+            func,
+        }
+    }
+
+    fn definition(&self) -> Definition {
+        Definition {
+            info: CheckInfo {
+                kind: self.kind,
+                name: self.name.to_owned(),
+                default: self.default,
+                timeout: self.timeout,
+                cache: self.cache,
+                site: self.site,
+            },
+            runner: self.func.into(),
+        }
+    }
+}
+
+/// Every check registered by an attribute in this binary, sorted by name, then kind, then site.
+///
+/// Run-time checks added to a [`crate::Heartbeat`] are not listed: they belong to that builder.
+///
+/// ```
+/// #[heartbeat::liveliness_probe]
+/// fn event_loop() -> bool {
+///     true
+/// }
+///
+/// let checks = heartbeat::registered();
+/// let check = checks.iter().find(|c| c.name() == "event_loop").unwrap();
+/// assert_eq!(check.kind(), heartbeat::Kind::Liveliness);
+/// ```
+pub fn registered() -> Vec<CheckInfo> {
+    definitions().into_iter().map(|d| d.info).collect()
+}
+
+/// Every registered check as a definition for the builder, sorted like [`registered`].
+pub(crate) fn definitions() -> Vec<Definition> {
+    let mut all: Vec<Definition> = backend::all().map(Registration::definition).collect();
+    all.sort_by(|a, b| {
+        let key = |d: &Definition| (d.info.name.clone(), d.info.kind, d.info.site);
+        key(a).cmp(&key(b))
+    });
+    all
+}
+
+/// The `inventory` backend: life-before-main constructors append to a global list.
+mod backend {
+    use super::Registration;
+
+    inventory::collect!(Registration);
+
+    pub(super) fn all() -> impl Iterator<Item = &'static Registration> {
+        inventory::iter::<Registration>.into_iter()
+    }
+}
+
+/// Submits one [`Registration`] to the active backend. Generated code calls it as
+/// `heartbeat::__private::register! { Registration::new(…) }`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __heartbeat_register {
+    ($registration:expr) => {
+        $crate::__private::inventory::submit! { $registration }
+    };
+}

@@ -1,0 +1,35 @@
+//! `/.well-known/heartbeat/environ`: what the binary was built with, plus the environ probes.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Map, Value};
+
+use super::{Endpoints, wire};
+use crate::engine::run_all;
+
+/// Always 200. Built-in facts come first; each probe's keys are merged over them in the order
+/// of the probes' names, so on a collision the probe whose name sorts last wins. `status` (the
+/// logical and of the probes') and `errors` (each failed probe's message) are always ours.
+pub(super) async fn environ(State(endpoints): State<Arc<Endpoints>>) -> Response {
+    let mut document = crate::environ::facts();
+    document.insert("uptime".to_owned(), wire::seconds(endpoints.started.elapsed()));
+    let mut errors = Map::new();
+    for (check, served) in run_all(&endpoints.environ).await {
+        let outcome = &served.report.outcome;
+        document.extend(outcome.data().clone());
+        if !outcome.passed() {
+            let message = outcome.message().unwrap_or("the probe failed");
+            errors.insert(check.info.name().to_owned(), message.into());
+        }
+    }
+    document.insert("status".to_owned(), errors.is_empty().into());
+    if errors.is_empty() {
+        document.remove("errors");
+    } else {
+        document.insert("errors".to_owned(), Value::Object(errors));
+    }
+    wire::json(StatusCode::OK, &Value::Object(document))
+}
