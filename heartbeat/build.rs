@@ -13,7 +13,10 @@ fn main() {
         .and_then(|text| text.split_whitespace().nth(1).map(str::to_owned))
         .unwrap_or_default();
     println!("cargo:rustc-env=HEARTBEAT_RUSTC_VERSION={version}");
-    for (from, to) in [("TARGET", "HEARTBEAT_TARGET"), ("PROFILE", "HEARTBEAT_PROFILE")] {
+    for (from, to) in [
+        ("TARGET", "HEARTBEAT_TARGET"),
+        ("PROFILE", "HEARTBEAT_PROFILE"),
+    ] {
         let value = std::env::var(from).unwrap_or_default();
         println!("cargo:rustc-env={to}={value}");
     }

@@ -146,7 +146,10 @@ fn option(kind: Kind, options: &mut Options, meta: ParseNestedMeta<'_>, errors: 
         _ => options.krate.is_some(),
     };
     if given_twice {
-        errors.at(span, format!("`{key}` is given more than once in {attribute}"));
+        errors.at(
+            span,
+            format!("`{key}` is given more than once in {attribute}"),
+        );
         return;
     }
     match key.as_str() {
@@ -193,14 +196,19 @@ fn skip_value(meta: &ParseNestedMeta<'_>) {
 
 fn string(value: &Expr, key: &str, errors: &mut Errors) -> Option<LitStr> {
     match value {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.clone()),
         _ => {
             let example = match key {
                 "name" => "name = \"database\"",
                 "cache" => "cache = \"5s\"",
                 _ => "timeout = \"2s\"",
             };
-            errors.at(value.span(), format!("`{key}` takes a string literal, as in `{example}`"));
+            errors.at(
+                value.span(),
+                format!("`{key}` takes a string literal, as in `{example}`"),
+            );
             None
         }
     }
@@ -208,7 +216,9 @@ fn string(value: &Expr, key: &str, errors: &mut Errors) -> Option<LitStr> {
 
 fn boolean(value: &Expr, errors: &mut Errors) -> Option<bool> {
     match value {
-        Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => Some(b.value),
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Some(b.value),
         _ => {
             errors.at(value.span(), "`default` takes `true` or `false`");
             None
@@ -219,15 +229,23 @@ fn boolean(value: &Expr, errors: &mut Errors) -> Option<bool> {
 fn path(value: &Expr, errors: &mut Errors) -> Option<Path> {
     match value {
         Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => Some(p.path.clone()),
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => match s.parse::<Path>() {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => match s.parse::<Path>() {
             Ok(path) => Some(path),
             Err(_) => {
-                errors.at(s.span(), "`crate` takes a path, as in `crate = ::heartbeat`");
+                errors.at(
+                    s.span(),
+                    "`crate` takes a path, as in `crate = ::heartbeat`",
+                );
                 None
             }
         },
         _ => {
-            errors.at(value.span(), "`crate` takes a path, as in `crate = ::heartbeat`");
+            errors.at(
+                value.span(),
+                "`crate` takes a path, as in `crate = ::heartbeat`",
+            );
             None
         }
     }

@@ -42,7 +42,9 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
         None => (quote!(()), ident.span()),
     };
     let convert = match kind {
-        Kind::Environ => quote_spanned!(output_span=> __heartbeat::__private::into_environ::<#output>),
+        Kind::Environ => {
+            quote_spanned!(output_span=> __heartbeat::__private::into_environ::<#output>)
+        }
         _ => quote_spanned!(output_span=> __heartbeat::__private::into_outcome::<#output>),
     };
     let runner = match &check.is_async {
@@ -98,4 +100,3 @@ fn duration(nanos: Option<Nanos>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     }
 }
-

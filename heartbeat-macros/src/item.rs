@@ -48,7 +48,9 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
     if let Some(unsafety) = &sig.unsafety {
         errors.at(
             unsafety.span,
-            format!("{attribute} cannot go on an `unsafe fn`: wrap the unsafe call in a safe function"),
+            format!(
+                "{attribute} cannot go on an `unsafe fn`: wrap the unsafe call in a safe function"
+            ),
         );
     }
     if let Some(abi) = &sig.abi {
@@ -60,7 +62,9 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         errors.at(
             sig.generics.span(),
-            format!("{attribute} cannot go on a generic fn: the check is called with no type to infer"),
+            format!(
+                "{attribute} cannot go on a generic fn: the check is called with no type to infer"
+            ),
         );
     }
     for input in &sig.inputs {

@@ -214,7 +214,10 @@ impl Heartbeat {
         for d in &definitions {
             let info = &d.info;
             if let Some(problem) = name_problem(&info.name) {
-                problems.push(format!("{} check {:?} at {}: {problem}", info.kind, info.name, info.site));
+                problems.push(format!(
+                    "{} check {:?} at {}: {problem}",
+                    info.kind, info.name, info.site
+                ));
             }
             if info.timeout.is_some_and(|t| t.is_zero()) {
                 problems.push(format!(
@@ -222,7 +225,10 @@ impl Heartbeat {
                     info.kind, info.name, info.site
                 ));
             }
-            sites.entry((info.kind, &info.name)).or_default().push(info.site);
+            sites
+                .entry((info.kind, &info.name))
+                .or_default()
+                .push(info.site);
         }
         for ((kind, name), sites) in &sites {
             if sites.len() > 1 {
@@ -336,7 +342,10 @@ impl Check {
         F: Fn() -> T + Send + Sync + 'static,
         T: IntoOutcome,
     {
-        Self::with_runner(name.into(), Runner::Sync(Arc::new(move || check().into_outcome())))
+        Self::with_runner(
+            name.into(),
+            Runner::Sync(Arc::new(move || check().into_outcome())),
+        )
     }
 
     /// A check that awaits the future `check` returns.

@@ -129,10 +129,16 @@ impl Check {
             return Served::fresh(Report::new(Outcome::fail(message), elapsed));
         }
         // The run always publishes by its deadline (its result, or a timeout).
-        let published = result.wait_for(Option::is_some).await.ok().and_then(|r| r.clone());
+        let published = result
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|r| r.clone());
         Served::fresh(published.unwrap_or_else(|| {
             Report::new(
-                Outcome::fail("the run was cancelled before it finished: is the runtime shutting down?"),
+                Outcome::fail(
+                    "the run was cancelled before it finished: is the runtime shutting down?",
+                ),
                 started.elapsed(),
             )
         }))

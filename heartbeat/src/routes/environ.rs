@@ -15,7 +15,10 @@ use crate::engine::run_all;
 /// logical and of the probes') and `errors` (each failed probe's message) are always ours.
 pub(super) async fn environ(State(endpoints): State<Arc<Endpoints>>) -> Response {
     let mut document = crate::environ::facts();
-    document.insert("uptime".to_owned(), wire::seconds(endpoints.started.elapsed()));
+    document.insert(
+        "uptime".to_owned(),
+        wire::seconds(endpoints.started.elapsed()),
+    );
     let mut errors = Map::new();
     for (check, served) in run_all(&endpoints.environ).await {
         let outcome = &served.report.outcome;

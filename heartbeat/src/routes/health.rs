@@ -47,17 +47,28 @@ pub(super) async fn health(
         Err(unknown) => return unknown_checks(&endpoints, &unknown),
     };
     let results = run_all(selected).await;
-    let passed = results.iter().all(|(_, served)| served.report.outcome.passed());
+    let passed = results
+        .iter()
+        .all(|(_, served)| served.report.outcome.passed());
     let checks: Map<String, Value> = results
         .iter()
-        .map(|(check, served)| (check.info.name().to_owned(), served.report.outcome.passed().into()))
+        .map(|(check, served)| {
+            (
+                check.info.name().to_owned(),
+                served.report.outcome.passed().into(),
+            )
+        })
         .collect();
     let body = json!({
         "health": if passed { "running" } else { "degraded" },
         "available_checks": endpoints.health.keys().collect::<Vec<_>>(),
         "checks": checks,
     });
-    let status = if passed { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if passed {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     wire::json(status, &body)
 }
 
@@ -123,14 +134,26 @@ fn unauthorised() -> Response {
 
 /// The checks `?checks=` asks for, each once: absent means `_defaults`, empty means none,
 /// otherwise a comma-separated list with each item trimmed and `_defaults` expanded.
-fn select<'a>(endpoints: &'a Endpoints, checks: Option<&str>) -> Result<Vec<&'a Arc<Check>>, Vec<String>> {
-    let defaults = || endpoints.health.values().filter(|check| check.info.is_default());
+fn select<'a>(
+    endpoints: &'a Endpoints,
+    checks: Option<&str>,
+) -> Result<Vec<&'a Arc<Check>>, Vec<String>> {
+    let defaults = || {
+        endpoints
+            .health
+            .values()
+            .filter(|check| check.info.is_default())
+    };
     let Some(list) = checks else {
         return Ok(defaults().collect());
     };
     let mut selected = BTreeSet::new();
     let mut unknown = BTreeSet::new();
-    for name in list.split(',').map(str::trim).filter(|name| !name.is_empty()) {
+    for name in list
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    {
         if name == DEFAULTS {
             selected.extend(defaults().map(|check| check.info.name()));
         } else if let Some((name, _)) = endpoints.health.get_key_value(name) {
@@ -157,7 +180,11 @@ fn unknown_checks(endpoints: &Endpoints, unknown: &[String]) -> Response {
     );
     let message = format!(
         "no check is named {}; `?checks=` takes a comma-separated list of available_checks or `_defaults`",
-        unknown.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+        unknown
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     wire::error(StatusCode::BAD_REQUEST, "unknown checks", &message, details)
 }

@@ -21,19 +21,35 @@ pub(super) async fn liveliness(State(endpoints): State<Arc<Endpoints>>) -> Respo
 /// 200 with every check's object when all passed, `failure_status` otherwise.
 async fn probe(checks: &[Arc<Check>], failure_status: StatusCode) -> Response {
     let results = run_all(checks).await;
-    let passed = results.iter().all(|(_, served)| served.report.outcome.passed());
+    let passed = results
+        .iter()
+        .all(|(_, served)| served.report.outcome.passed());
     let mut objects = Map::new();
     for (check, served) in &results {
-        insert_named(&mut objects, check, wire::check_object(served), served.report.outcome.name());
+        insert_named(
+            &mut objects,
+            check,
+            wire::check_object(served),
+            served.report.outcome.name(),
+        );
     }
     let body = serde_json::json!({ "status": passed, "checks": objects });
-    let status = if passed { StatusCode::OK } else { failure_status };
+    let status = if passed {
+        StatusCode::OK
+    } else {
+        failure_status
+    };
     wire::json(status, &body)
 }
 
 /// A check is shown under the name its result asked for, unless another check holds that key
 /// already; then under its registered name.
-fn insert_named(objects: &mut Map<String, Value>, check: &Check, object: Value, asked: Option<&str>) {
+fn insert_named(
+    objects: &mut Map<String, Value>,
+    check: &Check,
+    object: Value,
+    asked: Option<&str>,
+) {
     let key = match asked {
         Some(asked) if !objects.contains_key(asked) => asked,
         _ => check.info.name(),

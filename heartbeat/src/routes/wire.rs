@@ -15,17 +15,32 @@ const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 pub(super) fn json(status: StatusCode, body: &Value) -> Response {
     let bytes = body.to_string();
     let content_type = HeaderValue::from_static("application/json");
-    (status, [(CONTENT_TYPE, content_type), (CACHE_CONTROL, NO_CACHE)], bytes).into_response()
+    (
+        status,
+        [(CONTENT_TYPE, content_type), (CACHE_CONTROL, NO_CACHE)],
+        bytes,
+    )
+        .into_response()
 }
 
 /// A plain-text answer.
 pub(super) fn text(status: StatusCode, body: &'static str) -> Response {
     let content_type = HeaderValue::from_static("text/plain; charset=utf-8");
-    (status, [(CONTENT_TYPE, content_type), (CACHE_CONTROL, NO_CACHE)], body).into_response()
+    (
+        status,
+        [(CONTENT_TYPE, content_type), (CACHE_CONTROL, NO_CACHE)],
+        body,
+    )
+        .into_response()
 }
 
 /// A client error: `{"error": …, "message": …}` plus `details`' keys.
-pub(super) fn error(status: StatusCode, error: &str, message: &str, details: Map<String, Value>) -> Response {
+pub(super) fn error(
+    status: StatusCode,
+    error: &str,
+    message: &str,
+    details: Map<String, Value>,
+) -> Response {
     let mut body = Map::new();
     body.insert("error".to_owned(), error.into());
     body.insert("message".to_owned(), message.into());

@@ -1,0 +1,150 @@
+//! Helpers for the integration tests: ask a router in process (`oneshot`) or over real TCP.
+//!
+//! This crate registers no check: every test binary in `tests/` declares its own set, because
+//! registration is global to a binary.
+
+use std::net::SocketAddr;
+use std::process::Command;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower::ServiceExt;
+
+/// An answer, from either path.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status code.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body as JSON; panics with the body's text when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header's value as text, or "" when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// `GET uri` through the router in process.
+pub async fn get(app: &Router, uri: &str) -> Answer {
+    request(app, Method::GET, uri, &[]).await
+}
+
+/// Any request through the router in process.
+pub async fn request(app: &Router, method: Method, uri: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder.body(Body::empty()).expect("a valid request");
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, 16 << 20).await.expect("a body");
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.to_vec(),
+    }
+}
+
+/// Serves `app` on a free loopback port for the rest of the test.
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+/// A real HTTP/1.1 request over TCP, with `Connection: close`, so the whole stack is exercised.
+pub async fn http(
+    address: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let mut head =
+        format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let code: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("a status line, got {status_line:?}"));
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            let name: axum::http::HeaderName = name.trim().parse().expect("a header name");
+            headers.append(name, value.trim().parse().expect("a header value"));
+        }
+    }
+    Answer {
+        status: StatusCode::from_u16(code).expect("a status code"),
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+/// Runs the ignored test `name` of the current test binary in a child process with `env` set
+/// (a value of `None` removes the variable), and returns whether it passed, with its output.
+/// Environment variables are process-wide, so tests that depend on one run alone this way.
+pub fn run_alone(name: &str, env: &[(&str, Option<&str>)]) -> (bool, String) {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command.args([
+        "--exact",
+        name,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for (key, value) in env {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let output = command.output().expect("run the test binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success() && text.contains("1 passed"), text)
+}
