@@ -72,6 +72,15 @@ impl Errors {
         self.push(syn::Error::new(span, message));
     }
 
+    /// An error over all of `tokens` (start to end), not just their first token.
+    pub(crate) fn spanned(
+        &mut self,
+        tokens: impl quote::ToTokens,
+        message: impl std::fmt::Display,
+    ) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+
     pub(crate) fn count(&self) -> usize {
         self.0.as_ref().map_or(0, |e| e.into_iter().count())
     }
@@ -100,8 +109,8 @@ fn option(kind: Kind, options: &mut Options, meta: ParseNestedMeta<'_>, errors: 
     let key = match meta.path.get_ident() {
         Some(ident) => ident.to_string(),
         None => {
-            errors.at(
-                meta.path.span(),
+            errors.spanned(
+                &meta.path,
                 format!("unknown option for {attribute}; expected one of: {expected}"),
             );
             skip_value(&meta);
@@ -160,8 +169,8 @@ fn option(kind: Kind, options: &mut Options, meta: ParseNestedMeta<'_>, errors: 
                 .and_then(|s| duration(&s, errors))
                 .and_then(|nanos| {
                     if nanos == 0 {
-                        errors.at(
-                            value.span(),
+                        errors.spanned(
+                            &value,
                             "a zero `timeout` would fail every run; give a positive duration such as \"800ms\"",
                         );
                         None
@@ -220,7 +229,7 @@ fn boolean(value: &Expr, errors: &mut Errors) -> Option<bool> {
             lit: Lit::Bool(b), ..
         }) => Some(b.value),
         _ => {
-            errors.at(value.span(), "`default` takes `true` or `false`");
+            errors.spanned(value, "`default` takes `true` or `false`");
             None
         }
     }

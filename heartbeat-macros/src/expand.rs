@@ -2,8 +2,8 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::LitStr;
 use syn::spanned::Spanned;
-use syn::{LitStr, parse_quote};
 
 use crate::args::{self, Errors, Kind, Nanos, Options};
 use crate::item::{self, CheckFn};
@@ -24,7 +24,13 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
 }
 
 fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
-    let krate = options.krate.unwrap_or_else(|| parse_quote!(::heartbeat));
+    // A `crate = path` that does not resolve is reported once, on the path.
+    let import = match options.krate {
+        Some(krate) => quote_spanned!(krate.span()=> use #krate as __heartbeat;),
+        None => quote!(
+            use ::heartbeat as __heartbeat;
+        ),
+    };
     let ident = &check.ident;
     let name = options
         .name
@@ -49,10 +55,13 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
     };
     let runner = match &check.is_async {
         Some(asyncness) => {
-            let boxed = quote_spanned!(asyncness.span=> __heartbeat::__private::boxed);
+            // A future that is not `Send` is reported on the user's `async`, as the future
+            // returned by their function.
+            let future = quote_spanned!(asyncness.span=> __heartbeat::__private::send(#ident()));
             quote! {
                 fn __heartbeat_check() -> __heartbeat::__private::BoxFuture {
-                    #boxed(async { #convert(#ident().await) })
+                    let future = #future;
+                    ::std::boxed::Box::pin(async move { #convert(future.await) })
                 }
                 __heartbeat::__private::Func::Async(__heartbeat_check)
             }
@@ -76,7 +85,7 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
             clippy::items_after_statements,
         )]
         const _: () = {
-            use #krate as __heartbeat;
+            #import
             __heartbeat::__private::register! {
                 __heartbeat::__private::Registration::new(
                     __heartbeat::__private::Kind::#variant,

@@ -54,14 +54,14 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
         );
     }
     if let Some(abi) = &sig.abi {
-        errors.at(
-            abi.span(),
+        errors.spanned(
+            abi,
             format!("{attribute} cannot go on an `extern` fn; declare a plain Rust fn"),
         );
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.at(
-            sig.generics.span(),
+        errors.spanned(
+            &sig.generics,
             format!(
                 "{attribute} cannot go on a generic fn: the check is called with no type to infer"
             ),
@@ -69,15 +69,15 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
     }
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(receiver) => errors.at(
-                receiver.span(),
+            FnArg::Receiver(receiver) => errors.spanned(
+                receiver,
                 format!(
                     "{attribute} cannot go on a method: a check takes no `self`; \
                      call the method from a free fn that reaches the value through a static"
                 ),
             ),
-            FnArg::Typed(arg) => errors.at(
-                arg.span(),
+            FnArg::Typed(arg) => errors.spanned(
+                arg,
                 format!(
                     "{attribute} goes on a fn without parameters; for a check that needs values, \
                      register a closure at run time with `heartbeat::Heartbeat`"
@@ -86,10 +86,7 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
         }
     }
     if let Some(variadic) = &sig.variadic {
-        errors.at(
-            variadic.span(),
-            format!("{attribute} cannot go on a variadic fn"),
-        );
+        errors.spanned(variadic, format!("{attribute} cannot go on a variadic fn"));
     }
     if errors.count() > before {
         return None;

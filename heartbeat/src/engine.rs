@@ -116,19 +116,18 @@ impl Check {
                 None => self.start(&mut slot),
             }
         };
-        if let Some(report) = result.borrow().clone() {
-            return Served::fresh(report);
-        }
         let elapsed = started.elapsed();
         if elapsed >= self.timeout {
-            // Only a sync function can outlive its timeout: it is not started again meanwhile.
+            // Only a sync function outlives its timeout (a future is dropped at it); the slot
+            // stays busy until the function returns, so it is not started again meanwhile.
             let message = format!(
                 "timed out: still running after {elapsed:.1?}, over its timeout of {:?}",
                 self.timeout
             );
             return Served::fresh(Report::new(Outcome::fail(message), elapsed));
         }
-        // The run always publishes by its deadline (its result, or a timeout).
+        // The run publishes by its deadline (its result, or a timeout); a result published
+        // already is returned at once.
         let published = result
             .wait_for(Option::is_some)
             .await

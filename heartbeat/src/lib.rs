@@ -3,7 +3,7 @@
 //! Annotate functions anywhere in your build (in any crate the binary links), then merge one
 //! router into your app:
 //!
-//! ```no_run
+//! ```no_run,standalone_crate
 //! use heartbeat::{health_check, liveliness_probe, readiness_probe};
 //!
 //! #[readiness_probe(name = "config", timeout = "2s")]
@@ -63,7 +63,11 @@
 //!
 //! # Testing your checks
 //!
-//! ```
+//! Registration is global to a binary, so a test binary serves every check it links. With
+//! edition 2024, rustdoc merges doctests into one binary: mark a doctest that declares checks
+//! `standalone_crate`, as this one is.
+//!
+//! ```standalone_crate
 //! use axum::body::Body;
 //! use axum::http::Request;
 //! use tower::ServiceExt;
@@ -130,12 +134,9 @@ pub mod __private {
         value.into_environ()
     }
 
-    /// Boxes an async check's future; spanned to the user's `async` by the macro, so a future
-    /// that is not `Send` is reported there.
-    pub fn boxed<F>(future: F) -> BoxFuture
-    where
-        F: Future<Output = Outcome> + Send + 'static,
-    {
-        Box::pin(future)
+    /// Passes an async check's future through; spanned to the user's `async` by the macro, so
+    /// a future that is not `Send` is reported there.
+    pub fn send<F: Future + Send + 'static>(future: F) -> F {
+        future
     }
 }

@@ -229,7 +229,7 @@ impl Registration {
 ///
 /// Run-time checks added to a [`crate::Heartbeat`] are not listed: they belong to that builder.
 ///
-/// ```
+/// ```standalone_crate
 /// #[heartbeat::liveliness_probe]
 /// fn event_loop() -> bool {
 ///     true

@@ -210,7 +210,7 @@ fn alone_without_secret() {
     assert!(text.contains("HEALTH_URL_SECRET"), "{text}");
     assert!(text.contains(".no_health_secret()"), "{text}");
     assert!(text.contains("database, false, guarded, true"), "{text}");
-    let panic = std::panic::catch_unwind(|| heartbeat::router::<()>()).unwrap_err();
+    let panic = std::panic::catch_unwind(heartbeat::router::<()>).unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();
     assert_eq!(message, &text, "router() panics with the full text");
 }

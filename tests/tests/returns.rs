@@ -196,7 +196,7 @@ async fn functions_stay_callable_as_written() {
     assert!(r_bool());
     r_unit();
     r_async_unit().await;
-    assert_eq!(r_tuple().0, true);
+    assert!(r_tuple().0);
     assert_eq!(r_result_async().await, Ok(json!({ "pool": 4 })));
     assert!(stacked());
 }

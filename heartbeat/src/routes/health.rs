@@ -37,10 +37,10 @@ pub(super) async fn health(
             return wire::error(StatusCode::BAD_REQUEST, "bad query", message, Map::new());
         }
     };
-    if let Some(secret) = &endpoints.secret {
-        if !authorised(secret, query.auth.as_deref(), &headers) {
-            return unauthorised();
-        }
+    if let Some(secret) = &endpoints.secret
+        && !authorised(secret, query.auth.as_deref(), &headers)
+    {
+        return unauthorised();
     }
     let selected = match select(&endpoints, query.checks.as_deref()) {
         Ok(selected) => selected,

@@ -1,0 +1,273 @@
+//! How checks run: concurrently, bounded by timeouts, panics contained, one run in flight per
+//! check, results reused for the cache time. Timing assertions are orders of magnitude only.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use heartbeat::{Check, Heartbeat, readiness_probe};
+use heartbeat_tests::get;
+use serde_json::json;
+
+#[readiness_probe(name = "slow-annotated", timeout = "100ms")]
+async fn slow_annotated() {
+    tokio::time::sleep(Duration::from_secs(30)).await;
+}
+
+/// A builder with only run-time checks.
+fn bare() -> Heartbeat {
+    Heartbeat::new().filter(|_| false).no_health_secret()
+}
+
+const READINESS: &str = "/.well-known/heartbeat/readiness";
+
+fn counter() -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let runs = Arc::new(AtomicUsize::new(0));
+    (Arc::clone(&runs), runs)
+}
+
+#[tokio::test]
+async fn checks_of_one_request_run_concurrently_async_and_sync() {
+    // 20 checks of 250 ms: 5 s one after another, about 250 ms at once.
+    let mut builder = bare().default_timeout(Duration::from_secs(20));
+    for i in 0..10 {
+        builder = builder
+            .readiness(Check::new_async(format!("async-{i}"), || async {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                true
+            }))
+            .readiness(Check::new(format!("sync-{i}"), || {
+                std::thread::sleep(Duration::from_millis(250));
+                true
+            }));
+    }
+    let app: axum::Router = builder.into_router();
+    let start = Instant::now();
+    let answer = get(&app, READINESS).await;
+    let elapsed = start.elapsed();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json()["checks"].as_object().unwrap().len(), 20);
+    assert!(
+        elapsed < Duration::from_millis(2_500),
+        "took {elapsed:?}: not concurrent"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_check_fails_at_its_timeout_with_a_message() {
+    let app: axum::Router = bare()
+        .readiness(
+            Check::new_async("hung", || async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                true
+            })
+            .timeout(Duration::from_millis(100)),
+        )
+        .readiness(Check::new("fine", || true))
+        .into_router();
+    let start = Instant::now();
+    let answer = get(&app, READINESS).await;
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "waited {:?}",
+        start.elapsed()
+    );
+    assert_eq!(answer.status, 500);
+    let checks = &answer.json()["checks"];
+    assert_eq!(checks["hung"]["status"], false);
+    assert_eq!(checks["hung"]["message"], "timed out after 100ms");
+    assert_eq!(checks["fine"]["status"], true);
+}
+
+#[tokio::test]
+async fn the_attribute_timeout_and_the_default_timeout_apply() {
+    let app: axum::Router = Heartbeat::new()
+        .only(["slow-annotated"])
+        .readiness(Check::new_async("no-timeout-given", || async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }))
+        .into_router();
+    let start = Instant::now();
+    let answer = get(&app, READINESS).await.json();
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        answer["checks"]["slow-annotated"]["message"],
+        "timed out after 100ms"
+    );
+    assert_eq!(
+        answer["checks"]["no-timeout-given"]["message"],
+        "timed out after 800ms"
+    );
+
+    let app: axum::Router = bare()
+        .default_timeout(Duration::from_millis(50))
+        .readiness(Check::new_async("router-default", || async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }))
+        .into_router();
+    let answer = get(&app, READINESS).await.json();
+    assert_eq!(
+        answer["checks"]["router-default"]["message"],
+        "timed out after 50ms"
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_check_fails_and_nothing_else_does() {
+    let app: axum::Router = bare()
+        .readiness(Check::new("sync-panic", || -> bool {
+            panic!("boom in sync")
+        }))
+        .readiness(Check::new_async("async-panic", || async {
+            let boom = || -> bool { panic!("boom in {}", "async") };
+            boom()
+        }))
+        .readiness(Check::new("fine", || true))
+        .default_cache(Duration::ZERO)
+        .into_router();
+    for _ in 0..3 {
+        let answer = get(&app, READINESS).await;
+        assert_eq!(answer.status, 500);
+        let checks = &answer.json()["checks"];
+        assert_eq!(
+            checks["sync-panic"]["message"],
+            "the check panicked: boom in sync"
+        );
+        assert_eq!(
+            checks["async-panic"]["message"],
+            "the check panicked: boom in async"
+        );
+        assert_eq!(checks["fine"]["status"], true);
+    }
+}
+
+#[tokio::test]
+async fn fifty_parallel_requests_share_one_run() {
+    let (runs, count) = counter();
+    let app: axum::Router = bare()
+        .readiness(
+            Check::new_async("shared", move || {
+                let runs = Arc::clone(&runs);
+                async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    true
+                }
+            })
+            .timeout(Duration::from_secs(20))
+            .cache(Duration::ZERO),
+        )
+        .into_router();
+    let answers = join_all((0..50).map(|_| get(&app, READINESS))).await;
+    assert!(answers.iter().all(|a| a.status == 200));
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "50 requests started more than one run"
+    );
+}
+
+#[tokio::test]
+async fn a_hung_sync_check_is_never_started_twice() {
+    let (runs, count) = counter();
+    let (release, released) = mpsc::channel::<()>();
+    let released = Arc::new(Mutex::new(released));
+    let app: axum::Router = bare()
+        .readiness(
+            Check::new("hung", move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                let _ = released.lock().unwrap().recv();
+                true
+            })
+            .timeout(Duration::from_millis(50))
+            .cache(Duration::ZERO),
+        )
+        .into_router();
+    let first = get(&app, READINESS).await.json();
+    assert_eq!(first["checks"]["hung"]["message"], "timed out after 50ms");
+    for _ in 0..5 {
+        let again = get(&app, READINESS).await.json();
+        let message = again["checks"]["hung"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.starts_with("timed out: still running after"),
+            "{message}"
+        );
+        assert!(message.ends_with("over its timeout of 50ms"), "{message}");
+    }
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "a hung check was started again"
+    );
+
+    // Once it returns, the next request runs it again (and it hangs again: release it too).
+    release.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+        let _ = get(&app, READINESS).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    release.send(()).unwrap();
+}
+
+#[tokio::test]
+async fn a_result_is_reused_for_the_cache_time() {
+    let (runs, count) = counter();
+    let app: axum::Router = bare()
+        .readiness(
+            Check::new("cached", move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                json!({ "run": true })
+            })
+            .cache(Duration::from_secs(60)),
+        )
+        .into_router();
+    let first = get(&app, READINESS).await.json();
+    assert!(first["checks"]["cached"].get("age").is_none(), "{first}");
+    for _ in 0..10 {
+        let again = get(&app, READINESS).await.json();
+        assert!(again["checks"]["cached"]["age"].is_number(), "{again}");
+        assert_eq!(again["checks"]["cached"]["run"], true);
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_zero_cache_runs_every_time() {
+    let (runs, count) = counter();
+    let app: axum::Router = bare()
+        .default_cache(Duration::ZERO)
+        .readiness(Check::new("uncached", move || {
+            runs.fetch_add(1, Ordering::SeqCst) < usize::MAX
+        }))
+        .into_router();
+    for _ in 0..10 {
+        let answer = get(&app, READINESS).await.json();
+        assert!(answer["checks"]["uncached"].get("age").is_none());
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 10);
+}
+
+#[tokio::test]
+async fn the_default_cache_is_a_second() {
+    let (runs, count) = counter();
+    let app: axum::Router = bare()
+        .readiness(Check::new("default-cache", move || {
+            runs.fetch_add(1, Ordering::SeqCst) < usize::MAX
+        }))
+        .into_router();
+    for _ in 0..20 {
+        let _ = get(&app, READINESS).await;
+    }
+    // 20 requests within far less than a second: one run (two if the machine stalled > 1 s).
+    assert!(
+        count.load(Ordering::SeqCst) <= 2,
+        "{} runs",
+        count.load(Ordering::SeqCst)
+    );
+}

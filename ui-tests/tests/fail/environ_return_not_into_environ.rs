@@ -1,0 +1,8 @@
+use heartbeat::environ_probe;
+
+#[environ_probe]
+fn build() -> bool {
+    true
+}
+
+fn main() {}

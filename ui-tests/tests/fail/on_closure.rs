@@ -1,0 +1,5 @@
+fn main() {
+    let check = #[heartbeat::readiness_probe]
+    || true;
+    let _ = check();
+}

@@ -1,0 +1,6 @@
+use heartbeat::readiness_probe;
+
+#[readiness_probe]
+struct Database;
+
+fn main() {}

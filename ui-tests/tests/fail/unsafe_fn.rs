@@ -1,0 +1,8 @@
+use heartbeat::liveliness_probe;
+
+#[liveliness_probe]
+unsafe fn alive() -> bool {
+    true
+}
+
+fn main() {}

@@ -1,0 +1,51 @@
+//! A user crate with strict lints: the generated code must not trip any of them.
+
+#![deny(missing_docs, unused_qualifications, unreachable_pub, warnings)]
+#![deny(clippy::pedantic)]
+#![deny(rust_2018_idioms, unused, nonstandard_style, missing_debug_implementations)]
+#![forbid(unsafe_code)]
+
+use heartbeat::{Outcome, environ_probe, health_check, liveliness_probe, readiness_probe};
+use serde_json::{Value, json};
+
+/// Ready when the configuration loaded.
+#[readiness_probe(name = "config", timeout = "2s")]
+pub fn config() -> bool {
+    true
+}
+
+/// Alive while the event loop turns.
+#[liveliness_probe(cache = "0s")]
+pub async fn event_loop() -> Result<(), String> {
+    Ok(())
+}
+
+/// What the build knows about itself.
+#[environ_probe]
+pub fn build() -> Value {
+    json!({ "git": "abc123" })
+}
+
+/// The database answers.
+#[health_check(default = false, crate = ::heartbeat)]
+pub fn database() -> Outcome {
+    Outcome::pass()
+}
+
+/// Checks in a public module.
+pub mod nested {
+    /// Not on `/health/` by default.
+    #[heartbeat::health_check(name = "nested-cache")]
+    #[heartbeat::readiness_probe(name = "nested-cache-ready")]
+    pub async fn cache() -> (bool, serde_json::Value) {
+        (true, serde_json::Value::Null)
+    }
+}
+
+fn main() {
+    assert!(config());
+    drop(event_loop());
+    let _ = build();
+    let _ = database();
+    drop(nested::cache());
+}

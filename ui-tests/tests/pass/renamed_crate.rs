@@ -1,0 +1,18 @@
+//! The checks of `heartbeat-ui-renamed`, a crate that knows heartbeat only as `heartbeat2` and
+//! says so with `crate = heartbeat2`, link into a binary and stay callable. Here, too, the crate
+//! is reached under another name, through `extern crate … as`.
+
+extern crate heartbeat as heartbeat2;
+
+#[heartbeat2::readiness_probe(crate = heartbeat2)]
+fn local() -> bool {
+    true
+}
+
+fn main() {
+    assert!(local());
+    assert!(heartbeat_ui_renamed::ready());
+    drop(heartbeat_ui_renamed::alive());
+    let _ = heartbeat_ui_renamed::database();
+    let _ = heartbeat_ui_renamed::build();
+}
