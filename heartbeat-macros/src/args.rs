@@ -331,3 +331,22 @@ fn duration(lit: &LitStr, errors: &mut Errors) -> Option<Nanos> {
         }
     }
 }
+
+/// Parses the optional `crate = path` of `build_info!(…)`.
+pub(crate) fn parse_crate_only(args: TokenStream, errors: &mut Errors) -> Option<Path> {
+    let mut krate = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("crate") && krate.is_none() {
+            let value: Expr = meta.value()?.parse()?;
+            krate = path(&value, errors);
+        } else {
+            errors.spanned(&meta.path, "build_info!() takes only `crate = path`");
+            skip_value(&meta);
+        }
+        Ok(())
+    });
+    if let Err(e) = syn::parse::Parser::parse2(parser, args) {
+        errors.push(e);
+    }
+    krate
+}

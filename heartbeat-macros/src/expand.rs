@@ -109,3 +109,71 @@ fn duration(nanos: Option<Nanos>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     }
 }
+
+/// `build_info!()`: an environ contributor built from the calling crate's package name and
+/// version and the nearest `Cargo.lock` above its manifest, embedded with `include_str!` so
+/// that a change to the lockfile rebuilds the crate.
+pub(crate) fn build_info(input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let krate = args::parse_crate_only(input, &mut errors);
+    if let Some(error) = errors.into_compile_error() {
+        return error;
+    }
+    let import = match krate {
+        Some(krate) => quote_spanned!(krate.span()=> use #krate as __heartbeat;),
+        None => quote!(
+            use ::heartbeat as __heartbeat;
+        ),
+    };
+    let lockfile = match find_lockfile() {
+        Ok(path) => {
+            let path = path.to_string_lossy().into_owned();
+            quote!(::core::result::Result::Ok((#path, ::core::include_str!(#path))))
+        }
+        Err(searched) => quote!(::core::result::Result::Err(#searched)),
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unused_attributes, unused_qualifications, clippy::absolute_paths)]
+        const _: () = {
+            #import
+            fn __heartbeat_build_info() -> __heartbeat::__private::Outcome {
+                __heartbeat::__private::build_info(
+                    ::core::env!("CARGO_PKG_NAME"),
+                    ::core::env!("CARGO_PKG_VERSION"),
+                    #lockfile,
+                )
+            }
+            __heartbeat::__private::register! {
+                __heartbeat::__private::Registration::new(
+                    __heartbeat::__private::Kind::Environ,
+                    "build_info",
+                    false,
+                    ::core::option::Option::None,
+                    // The facts never change while the process runs.
+                    ::core::option::Option::Some(::core::time::Duration::MAX),
+                    __heartbeat::__private::Site::new(::core::module_path!(), ::core::file!(), ::core::line!()),
+                    __heartbeat::__private::Func::Sync(__heartbeat_build_info),
+                )
+            }
+        };
+    }
+}
+
+/// The nearest `Cargo.lock` at or above the manifest directory of the crate being compiled:
+/// a workspace's lockfile sits at its root, a standalone crate's next to its manifest.
+fn find_lockfile() -> Result<std::path::PathBuf, String> {
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| {
+        "CARGO_MANIFEST_DIR was not set when the binary was compiled (not built by cargo?)"
+            .to_owned()
+    })?;
+    std::path::Path::new(&manifest_dir)
+        .ancestors()
+        .map(|dir| dir.join("Cargo.lock"))
+        .find(|path| path.is_file())
+        .ok_or_else(|| {
+            format!(
+                "no Cargo.lock was found in {manifest_dir} or above it when the binary was compiled"
+            )
+        })
+}

@@ -45,7 +45,7 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
             format!("{attribute} cannot go on a `const fn`: checks run at run time"),
         );
     }
-    if let Some(unsafety) = &sig.unsafety {
+    if let syn::Safety::Unsafe(unsafety) = &sig.safety {
         errors.at(
             unsafety.span,
             format!(

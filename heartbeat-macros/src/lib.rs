@@ -35,3 +35,10 @@ pub fn environ_probe(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::Health, args.into(), item.into()).into()
 }
+
+/// Lists the build's libraries and the application's name and version in the environ
+/// endpoint. See the `heartbeat` crate.
+#[proc_macro]
+pub fn build_info(input: TokenStream) -> TokenStream {
+    expand::build_info(input.into()).into()
+}

@@ -39,6 +39,7 @@ pub struct Heartbeat {
     default_cache: Duration,
     paths: Paths,
     failure_status: StatusCode,
+    protect_environ: bool,
 }
 
 enum Secret {
@@ -83,6 +84,7 @@ impl Heartbeat {
             default_cache: engine::DEFAULT_CACHE,
             paths: Paths::default(),
             failure_status: StatusCode::INTERNAL_SERVER_ERROR,
+            protect_environ: false,
         }
     }
 
@@ -95,6 +97,14 @@ impl Heartbeat {
     /// Serves `/health/` without a secret, on purpose.
     pub fn no_health_secret(mut self) -> Self {
         self.secret = Secret::Open;
+        self
+    }
+
+    /// Asks for `/health/`'s secret on the environ endpoint too (off by default). The versions
+    /// it lists help an attacker pick an exploit; turn this on when the endpoint is reachable
+    /// from outside the cluster. The router then needs a secret.
+    pub fn protect_environ(mut self) -> Self {
+        self.protect_environ = true;
         self
     }
 
@@ -273,12 +283,16 @@ impl Heartbeat {
                 _ => None,
             },
         };
+        if self.protect_environ && secret.is_none() {
+            problems.push(format!("`.protect_environ()` needs a secret: set {HEALTH_URL_SECRET} or call `.health_secret(…)`"));
+        }
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
         let (timeout, cache) = (self.default_timeout, self.default_cache);
         let mut endpoints = Endpoints {
             secret,
+            protect_environ: self.protect_environ,
             failure_status: self.failure_status,
             ..Endpoints::default()
         };

@@ -95,7 +95,9 @@ mod registry;
 mod routes;
 
 pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
-pub use heartbeat_macros::{environ_probe, health_check, liveliness_probe, readiness_probe};
+pub use heartbeat_macros::{
+    build_info, environ_probe, health_check, liveliness_probe, readiness_probe,
+};
 pub use outcome::{IntoEnviron, IntoOutcome, Outcome};
 pub use registry::{BoxFuture, CheckInfo, Kind, Site, registered};
 
@@ -123,6 +125,9 @@ pub mod __private {
     pub use crate::registry::{BoxFuture, Func, Kind, Registration, Site};
     pub use inventory;
     use std::future::Future;
+
+    /// The contribution of `build_info!()`.
+    pub use crate::environ::build_info;
 
     /// Converts a check's result; spanned to the user's return type by the macro.
     pub fn into_outcome<T: crate::IntoOutcome>(value: T) -> Outcome {

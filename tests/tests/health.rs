@@ -253,3 +253,38 @@ fn alone_with_empty_env_secret() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn environ_asks_for_the_secret_only_when_told_to() {
+    let path = "/.well-known/heartbeat/environ";
+    assert_eq!(get(&app(), path).await.status, 200, "open by default");
+    let protected: axum::Router = Heartbeat::new()
+        .health_secret(SECRET)
+        .protect_environ()
+        .into_router();
+    let refused = get(&protected, path).await;
+    assert_eq!(refused.status, 401);
+    assert!(!refused.text().contains("rust"), "{}", refused.text());
+    assert_eq!(
+        get(&protected, &format!("{path}?auth=correct+horse"))
+            .await
+            .status,
+        200
+    );
+    let bearer = [("authorization", "Bearer correct horse")];
+    let answer = request(&protected, axum::http::Method::GET, path, &bearer).await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.json()["rust"].is_array());
+
+    let error = Heartbeat::new()
+        .no_health_secret()
+        .protect_environ()
+        .try_into_router::<()>()
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("`.protect_environ()` needs a secret"),
+        "{error}"
+    );
+}

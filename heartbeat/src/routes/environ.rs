@@ -2,18 +2,29 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use super::{Endpoints, wire};
+use super::{Endpoints, auth, wire};
 use crate::engine::run_all;
 
 /// Always 200. Built-in facts come first; each probe's keys are merged over them in the order
 /// of the probes' names, so on a collision the probe whose name sorts last wins. `status` (the
 /// logical and of the probes') and `errors` (each failed probe's message) are always ours.
-pub(super) async fn environ(State(endpoints): State<Arc<Endpoints>>) -> Response {
+/// With `protect_environ`, the `/health/` secret is asked for first.
+pub(super) async fn environ(
+    State(endpoints): State<Arc<Endpoints>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if endpoints.protect_environ {
+        let secret = endpoints.secret.as_deref();
+        if let Err(refusal) = auth::guard(secret, query.as_deref(), &headers) {
+            return refusal;
+        }
+    }
     let mut document = crate::environ::facts();
     document.insert(
         "uptime".to_owned(),
@@ -27,6 +38,13 @@ pub(super) async fn environ(State(endpoints): State<Arc<Endpoints>>) -> Response
             let message = outcome.message().unwrap_or("the probe failed");
             errors.insert(check.info.name().to_owned(), message.into());
         }
+    }
+    if !document.contains_key("libraries") {
+        document.insert("libraries".to_owned(), Value::Object(Map::new()));
+        document.insert(
+            "libraries_note".to_owned(),
+            crate::environ::NO_LIBRARIES.into(),
+        );
     }
     document.insert("status".to_owned(), errors.is_empty().into());
     if errors.is_empty() {

@@ -4,13 +4,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
-use subtle::ConstantTimeEq;
 
-use super::{Endpoints, wire};
+use super::{Endpoints, auth, wire};
 use crate::engine::{Check, run_all};
 
 /// The name that stands for every check in the default set.
@@ -31,17 +29,10 @@ pub(super) async fn health(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let query = match Query::parse(query.as_deref()) {
+    let query = match auth::guard(endpoints.secret.as_deref(), query.as_deref(), &headers) {
         Ok(query) => query,
-        Err(message) => {
-            return wire::error(StatusCode::BAD_REQUEST, "bad query", message, Map::new());
-        }
+        Err(refusal) => return refusal,
     };
-    if let Some(secret) = &endpoints.secret
-        && !authorised(secret, query.auth.as_deref(), &headers)
-    {
-        return unauthorised();
-    }
     let selected = match select(&endpoints, query.checks.as_deref()) {
         Ok(selected) => selected,
         Err(unknown) => return unknown_checks(&endpoints, &unknown),
@@ -70,66 +61,6 @@ pub(super) async fn health(
         StatusCode::SERVICE_UNAVAILABLE
     };
     wire::json(status, &body)
-}
-
-/// The parameters `/health/` reads; others are ignored (cache busters, say).
-struct Query {
-    /// `None` when absent; repeated `checks=` are joined as one comma-separated list.
-    checks: Option<String>,
-    auth: Option<String>,
-}
-
-impl Query {
-    fn parse(query: Option<&str>) -> Result<Query, &'static str> {
-        let mut parsed = Query {
-            checks: None,
-            auth: None,
-        };
-        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            match &*key {
-                "checks" => match &mut parsed.checks {
-                    Some(checks) => {
-                        checks.push(',');
-                        checks.push_str(&value);
-                    }
-                    None => parsed.checks = Some(value.into_owned()),
-                },
-                "auth" if parsed.auth.is_some() => return Err("`auth` is given more than once"),
-                "auth" => parsed.auth = Some(value.into_owned()),
-                _ => {}
-            }
-        }
-        Ok(parsed)
-    }
-}
-
-/// Whether the `Authorization: Bearer` header or `?auth=` holds the secret, compared in
-/// constant time (only the length can differ in timing).
-fn authorised(secret: &str, auth: Option<&str>, headers: &HeaderMap) -> bool {
-    let bearer = headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            let (scheme, token) = value.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    [bearer, auth]
-        .into_iter()
-        .flatten()
-        .any(|given| bool::from(given.as_bytes().ct_eq(secret.as_bytes())))
-}
-
-fn unauthorised() -> Response {
-    let mut response = wire::error(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "this endpoint needs the shared secret: send `Authorization: Bearer <secret>` or `?auth=<secret>`",
-        Map::new(),
-    );
-    response
-        .headers_mut()
-        .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
 }
 
 /// The checks `?checks=` asks for, each once: absent means `_defaults`, empty means none,

@@ -13,6 +13,7 @@ use axum::routing::get;
 
 use crate::engine::Check;
 
+mod auth;
 mod environ;
 mod health;
 mod probes;
@@ -25,6 +26,8 @@ pub(crate) struct Endpoints {
     pub(crate) environ: Vec<Arc<Check>>,
     pub(crate) health: BTreeMap<String, Arc<Check>>,
     pub(crate) secret: Option<String>,
+    /// Whether the environ endpoint asks for the secret too.
+    pub(crate) protect_environ: bool,
     pub(crate) failure_status: StatusCode,
     pub(crate) started: Instant,
 }
@@ -37,6 +40,7 @@ impl Default for Endpoints {
             environ: Vec::new(),
             health: BTreeMap::new(),
             secret: None,
+            protect_environ: false,
             failure_status: StatusCode::INTERNAL_SERVER_ERROR,
             started: Instant::now(),
         }

@@ -1,0 +1,86 @@
+//! The shared secret of `/health/` (and, when asked, of the environ endpoint), and the query
+//! parameters those endpoints read.
+
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::Map;
+use subtle::ConstantTimeEq;
+
+use super::wire;
+
+/// Reads the query and, when there is a secret, lets the request through only with it: the
+/// refusal (400 for a malformed query, 401 without the secret) reveals nothing else.
+pub(super) fn guard(
+    secret: Option<&str>,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Query, Response> {
+    let query = Query::parse(query).map_err(|message| {
+        wire::error(StatusCode::BAD_REQUEST, "bad query", message, Map::new())
+    })?;
+    match secret {
+        Some(secret) if !authorised(secret, query.auth.as_deref(), headers) => Err(unauthorised()),
+        _ => Ok(query),
+    }
+}
+
+/// The parameters these endpoints read; others are ignored (cache busters, say).
+pub(super) struct Query {
+    /// `None` when absent; repeated `checks=` are joined as one comma-separated list.
+    pub(super) checks: Option<String>,
+    auth: Option<String>,
+}
+
+impl Query {
+    fn parse(query: Option<&str>) -> Result<Query, &'static str> {
+        let mut parsed = Query {
+            checks: None,
+            auth: None,
+        };
+        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match &*key {
+                "checks" => match &mut parsed.checks {
+                    Some(checks) => {
+                        checks.push(',');
+                        checks.push_str(&value);
+                    }
+                    None => parsed.checks = Some(value.into_owned()),
+                },
+                "auth" if parsed.auth.is_some() => return Err("`auth` is given more than once"),
+                "auth" => parsed.auth = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// Whether the `Authorization: Bearer` header or `?auth=` holds the secret, compared in
+/// constant time (only the length can differ in timing).
+fn authorised(secret: &str, auth: Option<&str>, headers: &HeaderMap) -> bool {
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    [bearer, auth]
+        .into_iter()
+        .flatten()
+        .any(|given| bool::from(given.as_bytes().ct_eq(secret.as_bytes())))
+}
+
+fn unauthorised() -> Response {
+    let mut response = wire::error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this endpoint needs the shared secret: send `Authorization: Bearer <secret>` or `?auth=<secret>`",
+        Map::new(),
+    );
+    response
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
