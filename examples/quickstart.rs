@@ -1,23 +1,37 @@
 //! Run with `cargo run --example quickstart` from the repository root, then try the URLs it
 //! prints. `touch /tmp/heartbeat-quickstart-maintenance` makes readiness fail; remove the file
-//! and it passes again.
+//! and it passes again. Ctrl-C (or SIGTERM) drains: readiness fails at once, the server stops
+//! after the drain delay and finishes the requests in flight.
+//!
+//! Environment: `QUICKSTART_ADDR` (default `127.0.0.1:8080`), `QUICKSTART_DRAIN_MS` (default
+//! heartbeat's 5 s), `HEALTH_URL_SECRET` (default a demo secret).
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use heartbeat::{Heartbeat, environ_probe, health_check, liveliness_probe, readiness_probe};
+use heartbeat::{
+    Heartbeat, environ_probe, health_check, lifecycle, liveliness_probe, readiness_probe,
+};
 use serde_json::{Value, json};
 
-const ADDRESS: &str = "127.0.0.1:8080";
+/// Where the server listens, from `QUICKSTART_ADDR`.
+static ADDRESS: OnceLock<String> = OnceLock::new();
+
+fn address() -> &'static str {
+    ADDRESS.get_or_init(|| {
+        std::env::var("QUICKSTART_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned())
+    })
+}
 const MAINTENANCE_FLAG: &str = "/tmp/heartbeat-quickstart-maintenance";
 
 /// The server accepts TCP connections: a real connect to our own listener.
 #[readiness_probe(name = "listener", timeout = "500ms")]
 async fn listener() -> std::io::Result<Value> {
     let start = std::time::Instant::now();
-    tokio::net::TcpStream::connect(ADDRESS).await?;
+    tokio::net::TcpStream::connect(address()).await?;
     let connect_ms = (start.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-    Ok(json!({ "address": ADDRESS, "connect_ms": connect_ms }))
+    Ok(json!({ "address": address(), "connect_ms": connect_ms }))
 }
 
 /// Not ready while an operator has put the service into maintenance.
@@ -73,9 +87,12 @@ fn application() -> Value {
 
 #[tokio::main]
 async fn main() {
+    // Not ready until the background worker has ticked once (the startup gate).
+    lifecycle::require_startup();
     tokio::spawn(async {
         loop {
             LAST_TICK.store(now(), Ordering::Relaxed);
+            lifecycle::mark_started();
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
@@ -87,16 +104,18 @@ async fn main() {
             "/",
             axum::routing::get(|| async { "hello from the quickstart\n" }),
         )
+        .route("/slow", axum::routing::get(slow))
         .merge(Heartbeat::new().health_secret(secret.clone()).into_router());
 
-    let listener = match tokio::net::TcpListener::bind(ADDRESS).await {
+    let address = address();
+    let listener = match tokio::net::TcpListener::bind(address).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("cannot listen on {ADDRESS}: {error} (is another quickstart running?)");
+            eprintln!("cannot listen on {address}: {error} (is another quickstart running?)");
             std::process::exit(1);
         }
     };
-    println!("heartbeat quickstart listening on http://{ADDRESS}");
+    println!("heartbeat quickstart listening on http://{address}");
     for path in [
         "/.well-known/heartbeat/readiness".to_owned(),
         "/.well-known/heartbeat/liveliness".to_owned(),
@@ -105,11 +124,34 @@ async fn main() {
         format!("/health/?auth={secret}&checks=_defaults,true"),
         "/health/ping".to_owned(),
     ] {
-        println!("  curl -i 'http://{ADDRESS}{path}'");
+        println!("  curl -i 'http://{address}{path}'");
     }
     println!("`touch {MAINTENANCE_FLAG}` makes readiness fail with a named check.");
-    if let Err(error) = axum::serve(listener, app).await {
-        eprintln!("server error: {error}");
-        std::process::exit(1);
+
+    let drain = std::env::var("QUICKSTART_DRAIN_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(lifecycle::DEFAULT_DRAIN, Duration::from_millis);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(lifecycle::shutdown_signal_with_drain(drain))
+        .await;
+    match served {
+        Ok(()) => println!("stopped gracefully"),
+        Err(error) => {
+            eprintln!("server error: {error}");
+            std::process::exit(1);
+        }
     }
+}
+
+/// A request that takes a while (`?ms=`, default 1000), to watch a graceful shutdown finish it.
+async fn slow(axum::extract::RawQuery(query): axum::extract::RawQuery) -> String {
+    let ms = query
+        .as_deref()
+        .and_then(|q| q.strip_prefix("ms="))
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(1_000u64)
+        .min(30_000);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    format!("done after {ms} ms\n")
 }

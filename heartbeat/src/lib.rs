@@ -90,6 +90,7 @@ mod builder;
 pub mod checks;
 mod engine;
 mod environ;
+pub mod lifecycle;
 mod outcome;
 mod registry;
 mod routes;

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::engine::Served;
+use crate::outcome::Outcome;
 
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
@@ -56,13 +57,15 @@ pub(super) fn seconds(duration: Duration) -> Value {
 /// One check's object: its data, `status`, `time` (unless the data has one), `age` when the
 /// result was reused, and `message` when it failed.
 pub(super) fn check_object(served: &Served) -> Value {
-    let outcome = &served.report.outcome;
+    outcome_object(&served.report.outcome, served.report.time, served.age)
+}
+
+/// The object of an outcome that took `time`, reused after `age` if it was.
+pub(super) fn outcome_object(outcome: &Outcome, time: Duration, age: Option<Duration>) -> Value {
     let mut object = outcome.data().clone();
     object.insert("status".to_owned(), outcome.passed().into());
-    object
-        .entry("time")
-        .or_insert_with(|| seconds(served.report.time));
-    if let Some(age) = served.age {
+    object.entry("time").or_insert_with(|| seconds(time));
+    if let Some(age) = age {
         object.insert("age".to_owned(), seconds(age));
     }
     if let (false, Some(message)) = (outcome.passed(), outcome.message()) {

@@ -1,0 +1,194 @@
+//! The Kubernetes side: the example manifests probe paths the router serves, with consistent
+//! timings, and the quickstart example drains on SIGTERM as a pod should.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use heartbeat::lifecycle::DEFAULT_DRAIN;
+use heartbeat_tests::{get, http};
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+#[tokio::test]
+async fn manifest_probes_point_at_served_paths_with_consistent_timings() {
+    let path = workspace().join("examples/kubernetes/quickstart.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let documents = YamlLoader::load_from_str(&text).unwrap();
+    let app: axum::Router = heartbeat::Heartbeat::new().no_health_secret().into_router();
+    let deployment = documents
+        .iter()
+        .find(|d| d["kind"].as_str() == Some("Deployment"))
+        .expect("a Deployment");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let grace = pod["terminationGracePeriodSeconds"].as_i64().unwrap();
+    assert!(
+        grace as u64 > DEFAULT_DRAIN.as_secs() + 10,
+        "grace period {grace} s too short"
+    );
+
+    let mut probes = 0;
+    for container in pod["containers"].as_vec().unwrap() {
+        let port = container["ports"][0]["containerPort"].as_i64().unwrap();
+        for kind in ["startupProbe", "readinessProbe", "livenessProbe"] {
+            let probe = &container[kind];
+            assert!(!probe.is_badvalue(), "{kind} is missing");
+            probes += 1;
+            let target = probe["httpGet"]["path"].as_str().unwrap();
+            assert_eq!(probe["httpGet"]["port"].as_i64(), Some(port), "{kind}");
+            let answer = get(&app, target).await;
+            assert_eq!(
+                answer.status,
+                200,
+                "{kind} probes {target}: {}",
+                answer.text()
+            );
+            let timeout_ms = seconds(&probe["timeoutSeconds"]) * 1000;
+            assert!(
+                timeout_ms > 800,
+                "{kind}: its timeout must exceed the 800 ms check timeout"
+            );
+            if kind == "readinessProbe" {
+                let noticed =
+                    seconds(&probe["periodSeconds"]) * seconds(&probe["failureThreshold"]);
+                assert!(
+                    noticed < DEFAULT_DRAIN.as_secs(),
+                    "kubelet notices draining after {noticed} s"
+                );
+            }
+        }
+    }
+    assert_eq!(probes, 3);
+    let service = documents
+        .iter()
+        .find(|d| d["kind"].as_str() == Some("Service"))
+        .expect("a Service");
+    assert_eq!(
+        service["spec"]["ports"][0]["targetPort"].as_i64(),
+        Some(8080)
+    );
+}
+
+/// A probe setting, or Kubernetes' default when absent.
+fn seconds(value: &Yaml) -> u64 {
+    value.as_i64().map_or(1, |v| v as u64)
+}
+
+/// Builds the quickstart example (in its own target dir, so it never waits for this test
+/// run's cargo lock) and returns its path.
+fn quickstart_binary() -> PathBuf {
+    let target = workspace().join("target/standalone");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "heartbeat-examples",
+            "--example",
+            "quickstart",
+        ])
+        .current_dir(workspace())
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success());
+    target.join("debug/examples/quickstart")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_fails_readiness_keeps_liveliness_finishes_requests_and_exits() {
+    let binary = quickstart_binary();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let drain = Duration::from_millis(2_000);
+    let mut child = Command::new(binary)
+        .env("QUICKSTART_ADDR", address.to_string())
+        .env("QUICKSTART_DRAIN_MS", drain.as_millis().to_string())
+        .env("HEALTH_URL_SECRET", "e2e")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the quickstart");
+
+    // Ready once it listens, its worker has ticked (the startup gate) and its checks pass.
+    let readiness = "/.well-known/heartbeat/readiness";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if tokio::net::TcpStream::connect(address).await.is_ok()
+            && http(address, "GET", readiness, &[]).await.status == 200
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the quickstart never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let in_flight = tokio::spawn(async move { http(address, "GET", "/slow?ms=3000", &[]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let signalled = Instant::now();
+
+    // Readiness fails at once, naming the drain; liveliness stays green.
+    let mut draining = None;
+    while signalled.elapsed() < drain / 2 {
+        let answer = http(address, "GET", readiness, &[]).await;
+        if answer.status == 500 {
+            draining = Some(answer.json());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let draining = draining.expect("readiness did not fail after SIGTERM");
+    let shutdown = &draining["checks"]["shutdown"];
+    assert_eq!(shutdown["status"], false, "{draining}");
+    assert!(
+        shutdown["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("draining"),
+        "{draining}"
+    );
+    let live = http(address, "GET", "/.well-known/heartbeat/liveliness", &[]).await;
+    assert_eq!(live.status, 200, "{}", live.text());
+
+    // The request in flight completes.
+    let slow = in_flight.await.unwrap();
+    assert_eq!(slow.status, 200);
+    assert_eq!(slow.text(), "done after 3000 ms\n");
+
+    // The process exits 0 after the drain (and the request), within a margin.
+    let limit = drain + Duration::from_secs(3 + 10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {:?} after SIGTERM", signalled.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        signalled.elapsed() >= drain,
+        "stopped before the drain delay"
+    );
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert!(stdout.contains("stopped gracefully"), "{stdout}");
+}
