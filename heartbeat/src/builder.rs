@@ -1,6 +1,6 @@
 //! [`Heartbeat`], the builder: which checks to serve, how, and the validation into a router.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -40,6 +40,7 @@ pub struct Heartbeat {
     paths: Paths,
     failure_status: StatusCode,
     protect_environ: bool,
+    required: Vec<String>,
 }
 
 enum Secret {
@@ -85,6 +86,7 @@ impl Heartbeat {
             paths: Paths::default(),
             failure_status: StatusCode::INTERNAL_SERVER_ERROR,
             protect_environ: false,
+            required: Vec::new(),
         }
     }
 
@@ -155,6 +157,18 @@ impl Heartbeat {
     {
         let names: Vec<String> = names.into_iter().map(Into::into).collect();
         self.filter(|info| names.iter().any(|n| n == info.name()))
+    }
+
+    /// Refuses to build the router unless a check (of any kind) has each of these names: a
+    /// guard against a crate whose checks were never linked into the binary, which would
+    /// otherwise serve fewer checks without a word. See "How registration works" in the README.
+    pub fn require<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.required.extend(names.into_iter().map(Into::into));
+        self
     }
 
     /// Adds a readiness check.
@@ -248,6 +262,19 @@ impl Heartbeat {
                     sites.join(" and at ")
                 ));
             }
+        }
+
+        let missing: Vec<&String> = self
+            .required
+            .iter()
+            .filter(|name| !definitions.iter().any(|d| &d.info.name == *name))
+            .collect();
+        if !missing.is_empty() {
+            let served: BTreeSet<&str> = definitions.iter().map(|d| d.info.name()).collect();
+            let served: Vec<&str> = served.into_iter().collect();
+            problems.push(format!(
+                "required check(s) {missing:?} are not registered (served: {served:?}): is the crate that declares them linked into this binary? A crate the binary never names is not linked: add `use that_crate as _;`"
+            ));
         }
 
         let health: Vec<&str> = definitions

@@ -30,6 +30,12 @@ pub(crate) fn facts() -> Map<String, Value> {
     facts.insert("target".to_owned(), env!("HEARTBEAT_TARGET").into());
     facts.insert("profile".to_owned(), env!("HEARTBEAT_PROFILE").into());
     facts.insert("heartbeat".to_owned(), env!("CARGO_PKG_VERSION").into());
+    let backend = if cfg!(feature = "linkme") {
+        "linkme"
+    } else {
+        "inventory"
+    };
+    facts.insert("registration".to_owned(), backend.into());
     facts
 }
 

@@ -96,9 +96,79 @@ mod registry;
 mod routes;
 
 pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
-pub use heartbeat_macros::{
-    build_info, environ_probe, health_check, liveliness_probe, readiness_probe,
-};
+/// Registers a check of `/.well-known/heartbeat/readiness`: is this instance ready for traffic?
+///
+/// Options: `name = "…"` (default: the function's name), `timeout = "2s"`, `cache = "500ms"`,
+/// `crate = path`. The function is a free `fn` or `async fn` without parameters whose return
+/// type implements [`IntoOutcome`]; it stays callable as written.
+///
+/// ```standalone_crate
+/// #[heartbeat::readiness_probe(name = "Database", timeout = "2s", cache = "0s")]
+/// async fn database() -> Result<(), std::io::Error> {
+///     Ok(())
+/// }
+///
+/// assert!(heartbeat::registered().iter().any(|c| c.name() == "Database"));
+/// ```
+#[doc(inline)]
+pub use heartbeat_macros::readiness_probe;
+
+/// Registers a check of `/.well-known/heartbeat/liveliness`: is this process still working, or
+/// should kubelet restart it? The options and rules of [`readiness_probe`] apply.
+///
+/// ```standalone_crate
+/// #[heartbeat::liveliness_probe]
+/// fn event_loop() -> heartbeat::Outcome {
+///     heartbeat::Outcome::pass().with("lag_ms", 3)
+/// }
+/// # assert!(event_loop().passed());
+/// ```
+#[doc(inline)]
+pub use heartbeat_macros::liveliness_probe;
+
+/// Registers a contributor to `/.well-known/heartbeat/environ`: the keys of the object it
+/// returns are merged into the document. Options: `timeout`, `crate`. The return type
+/// implements [`IntoEnviron`].
+///
+/// ```standalone_crate
+/// #[heartbeat::environ_probe]
+/// fn deployment() -> serde_json::Value {
+///     serde_json::json!({ "region": "eu-west-1" })
+/// }
+/// # assert_eq!(deployment()["region"], "eu-west-1");
+/// ```
+#[doc(inline)]
+pub use heartbeat_macros::environ_probe;
+
+/// Registers a named check of `/health/`. Options: those of [`readiness_probe`], plus
+/// `default = false` to keep it out of the `_defaults` set (ask for it with `?checks=name`).
+///
+/// ```standalone_crate
+/// #[heartbeat::health_check(name = "search", default = false)]
+/// async fn search() -> bool {
+///     true
+/// }
+///
+/// let info = heartbeat::registered().into_iter().find(|c| c.name() == "search").unwrap();
+/// assert!(!info.is_default());
+/// ```
+#[doc(inline)]
+pub use heartbeat_macros::health_check;
+
+/// Adds the application's name and version, and every library of the build's `Cargo.lock`, to
+/// the environ endpoint. Write it once, in the binary crate:
+///
+/// ```standalone_crate
+/// heartbeat::build_info!();
+/// # fn main() {}
+/// ```
+///
+/// At compile time it finds the nearest `Cargo.lock` at or above the crate's manifest and
+/// embeds it, so a change to the lockfile rebuilds the crate; no build script is needed. When
+/// none is found, the endpoint says so in `libraries_note`. Takes `crate = path` like the
+/// attributes.
+#[doc(inline)]
+pub use heartbeat_macros::build_info;
 pub use outcome::{IntoEnviron, IntoOutcome, Outcome};
 pub use registry::{BoxFuture, CheckInfo, Kind, Site, registered};
 
@@ -124,8 +194,11 @@ pub mod __private {
     pub use crate::__heartbeat_register as register;
     pub use crate::outcome::Outcome;
     pub use crate::registry::{BoxFuture, Func, Kind, Registration, Site};
+    #[cfg(not(feature = "linkme"))]
     pub use inventory;
     use std::future::Future;
+    #[cfg(feature = "linkme")]
+    pub use {crate::registry::backend::REGISTRATIONS, linkme};
 
     /// The contribution of `build_info!()`.
     pub use crate::environ::build_info;

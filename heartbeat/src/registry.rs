@@ -253,7 +253,8 @@ pub(crate) fn definitions() -> Vec<Definition> {
     all
 }
 
-/// The `inventory` backend: life-before-main constructors append to a global list.
+/// The `inventory` backend (default): life-before-main constructors append to a global list.
+#[cfg(not(feature = "linkme"))]
 mod backend {
     use super::Registration;
 
@@ -264,12 +265,40 @@ mod backend {
     }
 }
 
+/// The `linkme` backend (feature `linkme`): the linker gathers every registration into one
+/// section, read as a slice.
+#[cfg(feature = "linkme")]
+pub(crate) mod backend {
+    use super::Registration;
+
+    /// Every registration of the binary.
+    #[linkme::distributed_slice]
+    pub static REGISTRATIONS: [Registration];
+
+    pub(super) fn all() -> impl Iterator<Item = &'static Registration> {
+        REGISTRATIONS.iter()
+    }
+}
+
 /// Submits one [`Registration`] to the active backend. Generated code calls it as
-/// `heartbeat::__private::register! { Registration::new(…) }`.
+/// `heartbeat::__private::register! { Registration::new(…) }`, whatever the backend.
+#[cfg(not(feature = "linkme"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __heartbeat_register {
     ($registration:expr) => {
         $crate::__private::inventory::submit! { $registration }
+    };
+}
+
+/// Submits one [`Registration`] to the active backend (here `linkme`).
+#[cfg(feature = "linkme")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __heartbeat_register {
+    ($registration:expr) => {
+        #[$crate::__private::linkme::distributed_slice($crate::__private::REGISTRATIONS)]
+        #[linkme(crate = $crate::__private::linkme)]
+        static __HEARTBEAT_REGISTRATION: $crate::__private::Registration = $registration;
     };
 }

@@ -48,3 +48,23 @@ fn registered_names_the_other_crate_as_the_site() {
         );
     }
 }
+
+#[test]
+fn require_passes_when_the_checks_are_linked_and_names_what_is_missing() {
+    let built = heartbeat::Heartbeat::new()
+        .no_health_secret()
+        .require(["fixture-database", "fixture-worker", "fixture-queue"])
+        .try_into_router::<()>();
+    assert!(built.is_ok());
+    let error = heartbeat::Heartbeat::new()
+        .no_health_secret()
+        .require(["fixture-database", "billing-database"])
+        .try_into_router::<()>()
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("[\"billing-database\"] are not registered"),
+        "{text}"
+    );
+    assert!(text.contains("use that_crate as _;"), "{text}");
+}
