@@ -4,7 +4,9 @@
 //! after the drain delay and finishes the requests in flight.
 //!
 //! Environment: `QUICKSTART_ADDR` (default `127.0.0.1:8080`), `QUICKSTART_DRAIN_MS` (default
-//! heartbeat's 5 s), `HEALTH_URL_SECRET` (default a demo secret).
+//! heartbeat's 5 s), `HEALTH_URL_SECRET` (default a demo secret), and optionally
+//! `DATABASE_URL` (PostgreSQL) and `REDIS_URL`, checked with heartbeat's built-in checks
+//! (`bash .ci/services` starts both locally; use its `HEARTBEAT_TEST_*_URL` values).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +16,10 @@ use heartbeat::{
     Heartbeat, environ_probe, health_check, lifecycle, liveliness_probe, readiness_probe,
 };
 use serde_json::{Value, json};
+
+// The application's name and version, and the libraries of the workspace's Cargo.lock, in
+// the environ endpoint.
+heartbeat::build_info!();
 
 /// Where the server listens, from `QUICKSTART_ADDR`.
 static ADDRESS: OnceLock<String> = OnceLock::new();
@@ -105,7 +111,7 @@ async fn main() {
             axum::routing::get(|| async { "hello from the quickstart\n" }),
         )
         .route("/slow", axum::routing::get(slow))
-        .merge(Heartbeat::new().health_secret(secret.clone()).into_router());
+        .merge(dependencies(Heartbeat::new().health_secret(secret.clone())).into_router());
 
     let address = address();
     let listener = match tokio::net::TcpListener::bind(address).await {
@@ -142,6 +148,27 @@ async fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// Built-in checks of real dependencies, when their URLs are given.
+fn dependencies(mut heartbeat: Heartbeat) -> Heartbeat {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        match sqlx::PgPool::connect_lazy(&url) {
+            Ok(pool) => {
+                heartbeat = heartbeat.readiness(heartbeat::checks::postgres("postgres", pool))
+            }
+            Err(error) => eprintln!("DATABASE_URL is not a PostgreSQL URL: {error}"),
+        }
+    }
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        match redis::Client::open(url) {
+            Ok(client) => {
+                heartbeat = heartbeat.readiness(heartbeat::checks::redis("redis", client))
+            }
+            Err(error) => eprintln!("REDIS_URL is not a Redis URL: {error}"),
+        }
+    }
+    heartbeat
 }
 
 /// A request that takes a while (`?ms=`, default 1000), to watch a graceful shutdown finish it.

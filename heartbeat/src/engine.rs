@@ -6,12 +6,14 @@
 //! it outlives the request that started it, applies the timeout, contains panics, and is the
 //! only place a result is produced, so concurrent requests all see the same one.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use futures_util::future::join_all;
 use tokio::sync::watch;
-use tokio::task::JoinError;
 use tracing::Instrument;
 
 use crate::outcome::Outcome;
@@ -46,22 +48,36 @@ struct Running {
     result: watch::Receiver<Option<Report>>,
 }
 
-/// The result of one run.
+/// The result of one run, shared by every request that sees it.
 #[derive(Clone)]
-pub(crate) struct Report {
-    pub(crate) outcome: Arc<Outcome>,
+pub(crate) struct Report(Arc<Run>);
+
+pub(crate) struct Run {
+    pub(crate) outcome: Outcome,
     /// How long the run took.
     pub(crate) time: Duration,
     finished: Instant,
+    /// The result as the wire format renders it: made once per run, by the first request
+    /// that needs it, however many requests the cache then serves it to.
+    pub(crate) rendered: OnceLock<String>,
 }
 
 impl Report {
     fn new(outcome: Outcome, time: Duration) -> Self {
-        Report {
-            outcome: Arc::new(outcome),
+        Report(Arc::new(Run {
+            outcome,
             time,
             finished: Instant::now(),
-        }
+            rendered: OnceLock::new(),
+        }))
+    }
+}
+
+impl std::ops::Deref for Report {
+    type Target = Run;
+
+    fn deref(&self) -> &Run {
+        &self.0
     }
 }
 
@@ -161,61 +177,65 @@ impl Check {
 
     /// One run, from start to the moment the slot is free again.
     async fn run(self: Arc<Self>, started: Instant, sender: watch::Sender<Option<Report>>) {
-        let mut task = match &self.runner {
+        let report = match &self.runner {
+            Runner::Async(f) => {
+                // Polled right here, in the run's own task: a panic is caught, and at the
+                // timeout the future is dropped.
+                let f = Arc::clone(f);
+                let future = AssertUnwindSafe(async move { f().await }).catch_unwind();
+                match tokio::time::timeout(self.timeout, future).await {
+                    Ok(Ok(outcome)) => Report::new(outcome, started.elapsed()),
+                    Ok(Err(panic)) => Report::new(self.panicked(&*panic), started.elapsed()),
+                    Err(_) => self.timed_out(),
+                }
+            }
             Runner::Sync(f) => {
                 let f = Arc::clone(f);
-                tokio::task::spawn_blocking(move || f())
-            }
-            Runner::Async(f) => {
-                let f = Arc::clone(f);
-                tokio::spawn(async move { f().await })
-            }
-        };
-        let report = match tokio::time::timeout(self.timeout, &mut task).await {
-            Ok(joined) => {
-                let report = Report::new(self.outcome(joined), started.elapsed());
-                sender.send_replace(Some(report.clone()));
-                report
-            }
-            Err(_) => {
-                let message = format!("timed out after {:?}", self.timeout);
-                let report = Report::new(Outcome::fail(message), self.timeout);
-                sender.send_replace(Some(report.clone()));
-                match self.runner {
-                    // A future is dropped at its timeout.
-                    Runner::Async(_) => task.abort(),
-                    // A blocking function cannot be stopped: keep the slot busy until it
-                    // returns, so that a hung dependency never holds more than one thread.
-                    Runner::Sync(_) => {
+                let mut task = tokio::task::spawn_blocking(move || f());
+                match tokio::time::timeout(self.timeout, &mut task).await {
+                    Ok(Ok(outcome)) => Report::new(outcome, started.elapsed()),
+                    Ok(Err(error)) if error.is_panic() => {
+                        Report::new(self.panicked(&*error.into_panic()), started.elapsed())
+                    }
+                    Ok(Err(_)) => Report::new(
+                        Outcome::fail("the check's task was cancelled"),
+                        started.elapsed(),
+                    ),
+                    Err(_) => {
+                        // A blocking function cannot be stopped: waiters get the timeout now,
+                        // and the slot stays busy until the function returns, so that a hung
+                        // dependency never holds more than one thread.
+                        let report = self.timed_out();
+                        sender.send_replace(Some(report.clone()));
                         let _ = task.await;
                         tracing::warn!(
                             elapsed = ?started.elapsed(),
                             timeout = ?self.timeout,
                             "check returned after its timeout"
                         );
+                        self.finish(report);
+                        return;
                     }
                 }
-                report
             }
         };
+        sender.send_replace(Some(report.clone()));
         self.finish(report);
     }
 
-    fn outcome(&self, joined: Result<Outcome, JoinError>) -> Outcome {
-        match joined {
-            Ok(outcome) => outcome,
-            Err(error) if error.is_panic() => {
-                let panic = error.into_panic();
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a non-string panic payload".to_owned());
-                tracing::error!(panic = %message, "check panicked");
-                Outcome::fail(format!("the check panicked: {message}"))
-            }
-            Err(_) => Outcome::fail("the check's task was cancelled"),
-        }
+    fn timed_out(&self) -> Report {
+        let message = format!("timed out after {:?}", self.timeout);
+        Report::new(Outcome::fail(message), self.timeout)
+    }
+
+    fn panicked(&self, panic: &(dyn Any + Send)) -> Outcome {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a non-string panic payload".to_owned());
+        tracing::error!(panic = %message, "check panicked");
+        Outcome::fail(format!("the check panicked: {message}"))
     }
 
     fn finish(&self, report: Report) {

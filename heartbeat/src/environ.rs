@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::outcome::Outcome;
+use crate::registry::REGISTRATION_BACKEND;
 
 /// The compiler's version as `[major, minor, patch]`, or `null` if the build could not ask it.
 pub(crate) fn rust_version() -> Value {
@@ -30,12 +31,7 @@ pub(crate) fn facts() -> Map<String, Value> {
     facts.insert("target".to_owned(), env!("HEARTBEAT_TARGET").into());
     facts.insert("profile".to_owned(), env!("HEARTBEAT_PROFILE").into());
     facts.insert("heartbeat".to_owned(), env!("CARGO_PKG_VERSION").into());
-    let backend = if cfg!(feature = "linkme") {
-        "linkme"
-    } else {
-        "inventory"
-    };
-    facts.insert("registration".to_owned(), backend.into());
+    facts.insert("registration".to_owned(), REGISTRATION_BACKEND.into());
     facts
 }
 

@@ -170,7 +170,7 @@ pub use heartbeat_macros::health_check;
 #[doc(inline)]
 pub use heartbeat_macros::build_info;
 pub use outcome::{IntoEnviron, IntoOutcome, Outcome};
-pub use registry::{BoxFuture, CheckInfo, Kind, Site, registered};
+pub use registry::{BoxFuture, CheckInfo, Kind, REGISTRATION_BACKEND, Site, registered};
 
 /// Every endpoint, every registered check, configuration from the environment.
 ///

@@ -253,6 +253,13 @@ pub(crate) fn definitions() -> Vec<Definition> {
     all
 }
 
+/// The registration backend this build uses: `"inventory"` (default) or `"linkme"` (feature).
+pub const REGISTRATION_BACKEND: &str = if cfg!(feature = "linkme") {
+    "linkme"
+} else {
+    "inventory"
+};
+
 /// The `inventory` backend (default): life-before-main constructors append to a global list.
 #[cfg(not(feature = "linkme"))]
 mod backend {

@@ -271,3 +271,58 @@ async fn the_default_cache_is_a_second() {
         count.load(Ordering::SeqCst)
     );
 }
+
+/// Collects what the fmt subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_status_change_is_logged_once_in_the_checks_span() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    // Async checks run on this thread's runtime, so a thread-local subscriber sees them.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = Arc::clone(&healthy);
+    let app: axum::Router = bare()
+        .default_cache(Duration::ZERO)
+        .readiness(Check::new_async("flappy", move || {
+            let flag = Arc::clone(&flag);
+            async move { flag.load(Ordering::SeqCst) }
+        }))
+        .into_router();
+    for passes in [true, false, false, false, true, true] {
+        healthy.store(passes, Ordering::SeqCst);
+        let status = get(&app, READINESS).await.status;
+        assert_eq!(status == 200, passes);
+    }
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(log.matches("check is failing").count(), 1, "{log}");
+    assert_eq!(log.matches("check passes again").count(), 1, "{log}");
+    let failing = log
+        .lines()
+        .find(|l| l.contains("check is failing"))
+        .unwrap();
+    assert!(failing.contains("WARN"), "{failing}");
+    assert!(
+        failing.contains("heartbeat_check{kind=readiness name=flappy}"),
+        "{failing}"
+    );
+}

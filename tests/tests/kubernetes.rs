@@ -134,6 +134,16 @@ async fn sigterm_fails_readiness_keeps_liveliness_finishes_requests_and_exits() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    let environ = http(address, "GET", "/.well-known/heartbeat/environ", &[])
+        .await
+        .json();
+    assert_eq!(environ["registration"], heartbeat::REGISTRATION_BACKEND);
+    let ready = http(address, "GET", readiness, &[]).await.json();
+    assert_eq!(
+        ready["checks"]["listener"]["status"], true,
+        "the example's own checks are served: {ready}"
+    );
+
     let in_flight = tokio::spawn(async move { http(address, "GET", "/slow?ms=3000", &[]).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed = Command::new("kill")

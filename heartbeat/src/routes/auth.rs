@@ -3,7 +3,7 @@
 
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::Map;
 use subtle::ConstantTimeEq;
 
@@ -15,13 +15,30 @@ pub(super) fn guard(
     secret: Option<&str>,
     query: Option<&str>,
     headers: &HeaderMap,
-) -> Result<Query, Response> {
-    let query = Query::parse(query).map_err(|message| {
-        wire::error(StatusCode::BAD_REQUEST, "bad query", message, Map::new())
-    })?;
+) -> Result<Query, Refusal> {
+    let query = Query::parse(query).map_err(Refusal::BadQuery)?;
     match secret {
-        Some(secret) if !authorised(secret, query.auth.as_deref(), headers) => Err(unauthorised()),
+        Some(secret) if !authorised(secret, query.auth.as_deref(), headers) => {
+            Err(Refusal::Unauthorised)
+        }
         _ => Ok(query),
+    }
+}
+
+/// Why [`guard`] turned a request away.
+pub(super) enum Refusal {
+    BadQuery(&'static str),
+    Unauthorised,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::BadQuery(message) => {
+                wire::error(StatusCode::BAD_REQUEST, "bad query", message, Map::new())
+            }
+            Refusal::Unauthorised => unauthorised(),
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::{Endpoints, auth, wire};
@@ -22,7 +22,7 @@ pub(super) async fn environ(
     if endpoints.protect_environ {
         let secret = endpoints.secret.as_deref();
         if let Err(refusal) = auth::guard(secret, query.as_deref(), &headers) {
-            return refusal;
+            return refusal.into_response();
         }
     }
     let mut document = crate::environ::facts();
@@ -52,5 +52,5 @@ pub(super) async fn environ(
     } else {
         document.insert("errors".to_owned(), Value::Object(errors));
     }
-    wire::json(StatusCode::OK, &Value::Object(document))
+    wire::json(StatusCode::OK, Value::Object(document).to_string())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::{Endpoints, auth, wire};
@@ -31,7 +31,7 @@ pub(super) async fn health(
 ) -> Response {
     let query = match auth::guard(endpoints.secret.as_deref(), query.as_deref(), &headers) {
         Ok(query) => query,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let selected = match select(&endpoints, query.checks.as_deref()) {
         Ok(selected) => selected,
@@ -60,7 +60,7 @@ pub(super) async fn health(
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    wire::json(status, &body)
+    wire::json(status, body.to_string())
 }
 
 /// The checks `?checks=` asks for, each once: absent means `_defaults`, empty means none,

@@ -12,8 +12,8 @@ use crate::outcome::Outcome;
 
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
-/// A JSON answer.
-pub(super) fn json(status: StatusCode, body: &Value) -> Response {
+/// A JSON answer, from a `Value` or from text that is JSON already.
+pub(super) fn json(status: StatusCode, body: impl ToString) -> Response {
     let bytes = body.to_string();
     let content_type = HeaderValue::from_static("application/json");
     (
@@ -46,7 +46,7 @@ pub(super) fn error(
     body.insert("error".to_owned(), error.into());
     body.insert("message".to_owned(), message.into());
     body.extend(details);
-    json(status, &Value::Object(body))
+    json(status, Value::Object(body).to_string())
 }
 
 /// Seconds as a JSON number, to the microsecond.
@@ -54,20 +54,36 @@ pub(super) fn seconds(duration: Duration) -> Value {
     json!((duration.as_secs_f64() * 1e6).round() / 1e6)
 }
 
-/// One check's object: its data, `status`, `time` (unless the data has one), `age` when the
-/// result was reused, and `message` when it failed.
-pub(super) fn check_object(served: &Served) -> Value {
-    outcome_object(&served.report.outcome, served.report.time, served.age)
+/// Writes one check's object: its data, `status`, `time` (unless the data has one), `age` when
+/// the result was reused (unless the data has one), and `message` when it failed. The object
+/// is rendered once per run and reused; only `age` is added per request.
+pub(super) fn write_check(body: &mut String, served: &Served) {
+    let report = &served.report;
+    let rendered = report
+        .rendered
+        .get_or_init(|| outcome_object(&report.outcome, report.time).to_string());
+    match served.age {
+        Some(age) if !report.outcome.data().contains_key("age") => {
+            // `rendered` is a JSON object: it ends with `}`.
+            body.push_str(&rendered[..rendered.len() - 1]);
+            body.push_str(",\"age\":");
+            body.push_str(&seconds(age).to_string());
+            body.push('}');
+        }
+        _ => body.push_str(rendered),
+    }
 }
 
-/// The object of an outcome that took `time`, reused after `age` if it was.
-pub(super) fn outcome_object(outcome: &Outcome, time: Duration, age: Option<Duration>) -> Value {
+/// Writes `text` as a JSON string.
+pub(super) fn write_str(body: &mut String, text: &str) {
+    body.push_str(&Value::from(text).to_string());
+}
+
+/// The object of an outcome that took `time`.
+pub(super) fn outcome_object(outcome: &Outcome, time: Duration) -> Value {
     let mut object = outcome.data().clone();
     object.insert("status".to_owned(), outcome.passed().into());
     object.entry("time").or_insert_with(|| seconds(time));
-    if let Some(age) = age {
-        object.insert("age".to_owned(), seconds(age));
-    }
     if let (false, Some(message)) = (outcome.passed(), outcome.message()) {
         object.insert("message".to_owned(), message.into());
     }

@@ -1,0 +1,208 @@
+//! Issue 4's benchmark: what heartbeat's readiness costs next to a plain axum handler.
+//!
+//! ```text
+//! cargo run --release -p heartbeat-bench
+//! ```
+//!
+//! runs every figure in about 80 seconds and prints one markdown table, with the machine and
+//! the date. The loaded figures use `wrk` (`apt-get install -y wrk`); without it they fall back
+//! to a built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only.
+//!
+//! `heartbeat-bench serve plain|heartbeat PORT` is the child server of the memory figure:
+//! the bench starts it itself.
+
+mod load;
+mod machine;
+mod measure;
+mod serve;
+
+use std::future::Future;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use load::Loader;
+
+/// Any error, with its message.
+type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Whether a figure met its goal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Met {
+    Yes,
+    No,
+    /// A figure without a goal.
+    Info,
+    /// The figure could not be measured.
+    Failed,
+}
+
+impl From<bool> for Met {
+    fn from(met: bool) -> Self {
+        if met { Met::Yes } else { Met::No }
+    }
+}
+
+impl Met {
+    fn label(self) -> &'static str {
+        match self {
+            Met::Yes => "yes",
+            Met::No => "**NO**",
+            Met::Info => "—",
+            Met::Failed => "**failed**",
+        }
+    }
+}
+
+/// One line of the table.
+struct Row {
+    figure: String,
+    heartbeat: String,
+    plain: String,
+    goal: String,
+    met: Met,
+}
+
+impl Row {
+    fn new(figure: String, heartbeat: String, plain: String, goal: String, met: Met) -> Self {
+        Row {
+            figure,
+            heartbeat,
+            plain,
+            goal,
+            met,
+        }
+    }
+}
+
+/// The runtime of the bench and of its child servers: tokio's default multi-thread one.
+fn runtime() -> BenchResult<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+const USAGE: &str = "usage: heartbeat-bench               run the benchmark and print the table
+       heartbeat-bench serve plain|heartbeat PORT
+                                     serve readiness on 127.0.0.1:PORT (0: any) until stdin closes";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args[..] {
+        [] => bench(),
+        ["serve", kind, port] => serve::child(kind, port),
+        ["-h" | "--help"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("heartbeat-bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one section, logging progress on stderr; a failure becomes a row, not an abort.
+async fn section<F>(rows: &mut Vec<Row>, name: &str, started: Instant, run: F)
+where
+    F: Future<Output = BenchResult<Vec<Row>>>,
+{
+    eprintln!("[{:>5.1} s] {name}…", started.elapsed().as_secs_f64());
+    match run.await {
+        Ok(mut new) => rows.append(&mut new),
+        Err(error) => rows.push(Row::new(
+            name.to_owned(),
+            format!("error: {error}"),
+            "—".to_owned(),
+            "—".to_owned(),
+            Met::Failed,
+        )),
+    }
+}
+
+fn bench() -> BenchResult<()> {
+    let started = Instant::now();
+    let date = machine::utc_now();
+    let machine_before = machine::describe();
+    let loader = Loader::detect();
+    eprintln!("heartbeat-bench: about 80 s; progress on stderr, the table on stdout");
+    if loader == Loader::BuiltIn {
+        eprintln!(
+            "heartbeat-bench: WARNING: wrk is missing (Debian: `apt-get install -y wrk`); \
+             the loaded figures use the built-in client instead"
+        );
+    }
+    let rows = runtime()?.block_on(async {
+        let mut rows = Vec::new();
+        let rows_ = &mut rows;
+        section(
+            rows_,
+            "1a. overhead in-process",
+            started,
+            measure::overhead_in_process(),
+        )
+        .await;
+        section(rows_, "4. scale", started, measure::scale()).await;
+        section(rows_, "2. concurrency", started, measure::concurrency()).await;
+        section(
+            rows_,
+            "1b. overhead end-to-end",
+            started,
+            measure::overhead_end_to_end(loader),
+        )
+        .await;
+        section(rows_, "3. storm", started, measure::storm(loader)).await;
+        section(rows_, "5. memory", started, measure::memory(loader)).await;
+        rows
+    });
+    let elapsed = started.elapsed();
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out)?;
+    writeln!(out, "## heartbeat-bench ({date})")?;
+    writeln!(out)?;
+    writeln!(out, "machine: {machine_before}")?;
+    writeln!(
+        out,
+        "load average after the run: {}",
+        machine::load_average()
+    )?;
+    match loader {
+        Loader::Wrk => writeln!(out, "load generator: wrk")?,
+        Loader::BuiltIn => writeln!(
+            out,
+            "load generator: built-in client (**wrk is missing**: `apt-get install -y wrk`)"
+        )?,
+    }
+    writeln!(
+        out,
+        "heartbeat {}, release build: {}, took {:.0} s",
+        env!("CARGO_PKG_VERSION"),
+        !cfg!(debug_assertions),
+        elapsed.as_secs_f64()
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| figure | heartbeat | plain axum | ratio / goal | met? |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for row in &rows {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            row.figure.replace('|', "\\|"),
+            row.heartbeat.replace('|', "\\|"),
+            row.plain.replace('|', "\\|"),
+            row.goal.replace('|', "\\|"),
+            row.met.label()
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}

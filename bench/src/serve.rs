@@ -1,0 +1,200 @@
+//! The routers compared, in-process servers on loopback, and the child server of `serve`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::routing::get;
+use heartbeat::{Check, Heartbeat};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+use crate::BenchResult;
+use crate::load::Target;
+
+/// The endpoint measured everywhere.
+pub(crate) const READINESS: &str = "/.well-known/heartbeat/readiness";
+
+/// How many trivial checks the child server's readiness runs.
+pub(crate) const CHILD_CHECKS: usize = 10;
+
+/// A child server stops by itself after this long, even if its parent forgot it.
+const CHILD_LIFETIME: Duration = Duration::from_secs(120);
+
+/// A builder with none of the attribute-registered checks and `/health/` open.
+pub(crate) fn bare() -> Heartbeat {
+    Heartbeat::new().filter(|_| false).no_health_secret()
+}
+
+/// Readiness with `n` trivial async checks (`async { true }`).
+pub(crate) fn trivial_async(mut builder: Heartbeat, n: usize) -> Heartbeat {
+    for i in 0..n {
+        builder = builder.readiness(Check::new_async(format!("async-{i:04}"), || async { true }));
+    }
+    builder
+}
+
+/// Readiness with `n` trivial sync checks (`|| true`, on tokio's blocking pool).
+pub(crate) fn trivial_sync(mut builder: Heartbeat, n: usize) -> Heartbeat {
+    for i in 0..n {
+        builder = builder.readiness(Check::new(format!("sync-{i:04}"), || true));
+    }
+    builder
+}
+
+/// One in-process GET of [`READINESS`] through `router`, body read to the end.
+pub(crate) async fn call(router: &Router) -> (Response<()>, Bytes) {
+    let request = Request::get(READINESS)
+        .body(Body::empty())
+        .expect("a GET with an empty body is a valid request");
+    let response = match router.clone().oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("an in-memory body can be read to the end");
+    (Response::from_parts(parts, ()), body)
+}
+
+/// A plain axum router whose handler at [`READINESS`] returns exactly the status, headers and
+/// body that `of` answered once: what a hand-written handler with a constant answer costs.
+pub(crate) async fn plain_copy(of: &Router) -> BenchResult<Router> {
+    let (answer, body) = call(of).await;
+    let header = |name| {
+        answer
+            .headers()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static(""))
+    };
+    let (status, content_type, cache_control) =
+        (answer.status(), header(CONTENT_TYPE), header(CACHE_CONTROL));
+    let served = body.clone();
+    let plain = Router::new().route(
+        READINESS,
+        get(move || {
+            let (content_type, cache_control, body) =
+                (content_type.clone(), cache_control.clone(), served.clone());
+            async move {
+                (
+                    status,
+                    [(CONTENT_TYPE, content_type), (CACHE_CONTROL, cache_control)],
+                    body,
+                )
+            }
+        }),
+    );
+    let (copy, copied_body) = call(&plain).await;
+    if copy.status() != answer.status() || copy.headers() != answer.headers() || copied_body != body
+    {
+        return Err(format!(
+            "the plain handler does not answer like heartbeat: {:?} {:?} vs {:?} {:?}",
+            copy.status(),
+            copy.headers(),
+            answer.status(),
+            answer.headers()
+        )
+        .into());
+    }
+    Ok(plain)
+}
+
+/// A router served on 127.0.0.1 by this process until [`Server::stop`].
+pub(crate) struct Server {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Serves `router` on an ephemeral loopback port.
+    pub(crate) async fn start(router: Router) -> BenchResult<Server> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Server { addr, stop, task })
+    }
+
+    /// [`READINESS`] on this server.
+    pub(crate) fn target(&self) -> Target {
+        Target {
+            addr: self.addr,
+            path: READINESS,
+        }
+    }
+
+    /// Stops accepting, and waits (at most 5 s) for open connections to finish.
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        let mut task = self.task;
+        if tokio::time::timeout(Duration::from_secs(5), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+/// The readiness router of the child server: [`CHILD_CHECKS`] trivial async checks, cache off,
+/// so every request that does not join a run in flight runs them.
+pub(crate) fn child_heartbeat() -> Router {
+    trivial_async(bare().default_cache(Duration::ZERO), CHILD_CHECKS).into_router()
+}
+
+/// `heartbeat-bench serve plain|heartbeat PORT`: serves on 127.0.0.1:PORT (0: any free port),
+/// prints `listening ADDR`, and stops when stdin closes or after two minutes.
+pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("PORT must be a number from 0 to 65535, not {port:?}"))?;
+    let runtime = crate::runtime()?;
+    runtime.block_on(async {
+        let heartbeat = child_heartbeat();
+        let router = match kind {
+            "heartbeat" => heartbeat,
+            "plain" => plain_copy(&heartbeat).await?,
+            other => {
+                return Err(format!("serve what? `plain` or `heartbeat`, not {other:?}").into());
+            }
+        };
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "listening {}", listener.local_addr()?)?;
+        stdout.flush()?;
+        let (closed, stdin_closed) = oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            let _ = closed.send(());
+        });
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = stdin_closed => {}
+                    () = tokio::time::sleep(CHILD_LIFETIME) => {}
+                }
+            })
+            .await?;
+        Ok(())
+    })
+}
+
+/// Whether a response status is the 200 a passing readiness gives.
+pub(crate) fn ok(status: StatusCode) -> bool {
+    status == StatusCode::OK
+}

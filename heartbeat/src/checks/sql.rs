@@ -1,0 +1,230 @@
+//! [`Sql`]: `SELECT 1` on an sqlx pool of PostgreSQL (feature `postgres`), MySQL or MariaDB
+//! (feature `mysql`) or SQLite (feature `sqlite`).
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")] mod example {
+//! use heartbeat::{Heartbeat, checks};
+//!
+//! fn app() -> Result<axum::Router, sqlx::Error> {
+//!     let pool = sqlx::PgPool::connect_lazy("postgres://app@db.internal/app")?;
+//!     Ok(Heartbeat::new()
+//!         .no_health_secret()
+//!         .readiness(checks::postgres("database", pool.clone()))
+//!         .health_check(checks::Sql::new(pool).query("SELECT 1 FROM orders LIMIT 1").check("orders"))
+//!         .into_router())
+//! }
+//! # }
+//! # fn main() {}
+//! ```
+//!
+//! Inside an annotated function, with the application's own pool:
+//!
+//! ```no_run,standalone_crate
+//! # #[cfg(feature = "postgres")] mod example {
+//! # fn pool() -> &'static sqlx::PgPool { unimplemented!() }
+//! #[heartbeat::readiness_probe(name = "database")]
+//! async fn database() -> heartbeat::Outcome {
+//!     heartbeat::checks::sql::ping(pool()).await
+//! }
+//! # }
+//! # fn main() {}
+//! ```
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sqlx::{ConnectOptions, Connection, Pool};
+
+use crate::builder::Check;
+use crate::checks::attempt::{Attempt, DEFAULT_TIMEOUT, Probe, into_check};
+use crate::checks::message::describe;
+use crate::outcome::Outcome;
+
+/// How long a failed run may spend learning why the pool gave no connection.
+const DIAGNOSIS: Duration = Duration::from_millis(200);
+
+/// A database whose sqlx pool [`Sql`] can query: `sqlx::Postgres`, `sqlx::MySql` or
+/// `sqlx::Sqlite`, each with its Cargo feature of heartbeat. Sealed.
+pub trait Database: sqlx::Database + sealed::Sealed {
+    /// Where the pool connects to, for messages: `host:port/database` or the file name. Never
+    /// the user name or the password.
+    #[doc(hidden)]
+    fn target(pool: &Pool<Self>) -> String;
+
+    /// Runs `sql` on the pool, ignoring any rows.
+    #[doc(hidden)]
+    fn execute(pool: &Pool<Self>, sql: &'static str)
+    -> BoxFuture<'static, Result<(), sqlx::Error>>;
+}
+
+mod sealed {
+    /// Keeps [`super::Database`] to the databases heartbeat knows.
+    #[allow(unreachable_pub)] // public in a private module: the sealed-trait pattern
+    pub trait Sealed {}
+}
+
+macro_rules! database {
+    ($feature:literal, $db:ty, |$options:ident| $target:expr) => {
+        #[cfg(feature = $feature)]
+        impl sealed::Sealed for $db {}
+
+        #[cfg(feature = $feature)]
+        impl Database for $db {
+            fn target(pool: &Pool<Self>) -> String {
+                let $options = pool.connect_options();
+                $target
+            }
+
+            fn execute(
+                pool: &Pool<Self>,
+                sql: &'static str,
+            ) -> BoxFuture<'static, Result<(), sqlx::Error>> {
+                let pool = pool.clone();
+                Box::pin(async move { sqlx::raw_sql(sql).execute(&pool).await.map(drop) })
+            }
+        }
+    };
+}
+
+database!("postgres", sqlx::Postgres, |options| format!(
+    "{}:{}/{}",
+    options.get_host(),
+    options.get_port(),
+    options.get_database().unwrap_or_default()
+));
+database!("mysql", sqlx::MySql, |options| format!(
+    "{}:{}/{}",
+    options.get_host(),
+    options.get_port(),
+    options.get_database().unwrap_or_default()
+));
+database!("sqlite", sqlx::Sqlite, |options| options
+    .get_filename()
+    .display()
+    .to_string());
+
+/// A query (default `SELECT 1`) on an sqlx pool answers within the timeout (default
+/// [`DEFAULT_TIMEOUT`]).
+///
+/// Passes with `round_trip_ms` (taking a connection from the pool and the query's round trip);
+/// fails with "PostgreSQL `SELECT 1` on 127.0.0.1:5432/app: error returned from database:
+/// password authentication failed for user \"app\"" and the like: the driver's message, never
+/// the connection string or its password.
+///
+/// sqlx's pool keeps retrying a refused connection until its acquire timeout, so a server
+/// that is down first shows as "no answer within …": the check then makes one direct connection
+/// attempt and adds what it says ("a new connection fails: … Connection refused").
+#[derive(Debug, Clone)]
+pub struct Sql<DB: Database> {
+    pool: Pool<DB>,
+    query: &'static str,
+    timeout: Duration,
+}
+
+impl<DB: Database> Sql<DB> {
+    /// `SELECT 1` on `pool` (a clone of the application's pool shares its connections).
+    pub fn new(pool: Pool<DB>) -> Self {
+        Sql {
+            pool,
+            query: "SELECT 1",
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Runs `sql` instead of `SELECT 1`: one or more statements, whose rows are ignored.
+    pub fn query(mut self, sql: &'static str) -> Self {
+        self.query = sql;
+        self
+    }
+
+    /// How long taking a connection and running the query may take together.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Runs the query once.
+    pub async fn run(&self) -> Outcome {
+        let what = format!(
+            "{} `{}` on {}",
+            <DB as sqlx::Database>::NAME,
+            self.query,
+            DB::target(&self.pool)
+        );
+        let attempt = Attempt::new(what, self.timeout);
+        let query = DB::execute(&self.pool, self.query);
+        let outcome = attempt.within(async {
+            query.await.map_err(|error| describe(&error))?;
+            Ok(Outcome::pass())
+        });
+        match outcome.await {
+            Some(outcome) => outcome,
+            None => attempt.timed_out(Some(&self.diagnose().await)),
+        }
+    }
+
+    /// Why the pool may have given no connection: what one direct connection attempt says.
+    async fn diagnose(&self) -> String {
+        let pool = format!(
+            "the pool has {} connection(s), {} idle",
+            self.pool.size(),
+            self.pool.num_idle()
+        );
+        let options = self.pool.connect_options();
+        let direct = async {
+            let connection = options.connect().await?;
+            connection.close().await
+        };
+        match tokio::time::timeout(DIAGNOSIS, direct).await {
+            Ok(Ok(())) => format!("{pool}; a new connection opens fine"),
+            Ok(Err(error)) => format!("{pool}; a new connection fails: {}", describe(&error)),
+            Err(_) => format!("{pool}; a new connection does not open within {DIAGNOSIS:?} either"),
+        }
+    }
+
+    /// A check named `name` that runs this one, for [`Heartbeat`](crate::Heartbeat)'s builder.
+    ///
+    /// Its router timeout is set just above this check's own: change the timeout with
+    /// [`Sql::timeout`], before this call.
+    #[track_caller]
+    pub fn check(self, name: impl Into<String>) -> Check {
+        into_check(name, self)
+    }
+}
+
+impl<DB: Database> Probe for Sql<DB> {
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn probe(&self) -> impl Future<Output = Outcome> + Send {
+        self.run()
+    }
+}
+
+/// `SELECT 1` on `pool`, within [`DEFAULT_TIMEOUT`]: for an
+/// annotated function. [`Sql`] sets another query or timeout.
+pub async fn ping<DB: Database>(pool: &Pool<DB>) -> Outcome {
+    Sql::new(pool.clone()).run().await
+}
+
+/// A check named `name`: `SELECT 1` on a PostgreSQL pool.
+#[cfg(feature = "postgres")]
+#[track_caller]
+pub fn postgres(name: impl Into<String>, pool: sqlx::PgPool) -> Check {
+    Sql::new(pool).check(name)
+}
+
+/// A check named `name`: `SELECT 1` on a MySQL or MariaDB pool.
+#[cfg(feature = "mysql")]
+#[track_caller]
+pub fn mysql(name: impl Into<String>, pool: sqlx::MySqlPool) -> Check {
+    Sql::new(pool).check(name)
+}
+
+/// A check named `name`: `SELECT 1` on an SQLite pool.
+#[cfg(feature = "sqlite")]
+#[track_caller]
+pub fn sqlite(name: impl Into<String>, pool: sqlx::SqlitePool) -> Check {
+    Sql::new(pool).check(name)
+}

@@ -1,0 +1,268 @@
+//! `SELECT 1` on sqlx pools of real servers: PostgreSQL and MySQL (MariaDB) from
+//! `HEARTBEAT_TEST_POSTGRES_URL` / `HEARTBEAT_TEST_MYSQL_URL` (`source <(bash .ci/services)`),
+//! SQLite in a temporary file. Each is up, down (nothing listens, or a wrong password: the
+//! message never shows it) and slow (a query past the timeout).
+
+mod builtin_support;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use builtin_support::{
+    assert_message, assert_timed_out_in, closed_port, failure, server_url, with_password, with_port,
+};
+use heartbeat::checks::{self, Sql};
+use heartbeat::{Heartbeat, Outcome, readiness_probe};
+use heartbeat_tests::get;
+use sqlx::pool::PoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{Connection, Pool, SqliteConnection};
+
+const POSTGRES: &str = "HEARTBEAT_TEST_POSTGRES_URL";
+const MYSQL: &str = "HEARTBEAT_TEST_MYSQL_URL";
+const READINESS: &str = "/.well-known/heartbeat/readiness";
+const SECRET: &str = "pa55-w0rd-never-shown";
+
+/// A builder with only run-time checks.
+fn bare() -> Heartbeat {
+    Heartbeat::new().filter(|_| false).no_health_secret()
+}
+
+fn lazy<DB: checks::sql::Database>(url: &str) -> Pool<DB> {
+    PoolOptions::<DB>::new().connect_lazy(url).unwrap()
+}
+
+/// Up: the plain function passes with a round trip, and so does the check through the router.
+async fn up<DB: checks::sql::Database>(url: &str) {
+    let pool = lazy::<DB>(url);
+    let outcome = checks::sql::ping(&pool).await;
+    assert!(outcome.passed(), "{outcome:?}");
+    assert!(outcome.data()["round_trip_ms"].as_f64().unwrap() > 0.0);
+
+    let app: axum::Router = bare().readiness(Sql::new(pool).check("db")).into_router();
+    let answer = get(&app, READINESS).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(answer.json()["checks"]["db"]["round_trip_ms"].is_f64());
+}
+
+/// Down: nothing listens. sqlx's pool retries a refused connection, so the timeout strikes; the
+/// message says what was tried and, from one direct attempt, that the connection is refused.
+async fn down<DB: checks::sql::Database>(url_with_secret: &str, tried: &str) {
+    let url = with_port(url_with_secret, closed_port().await.port());
+    let timeout = Duration::from_millis(400);
+    let start = Instant::now();
+    let outcome = Sql::new(lazy::<DB>(&url)).timeout(timeout).run().await;
+    assert_timed_out_in(start.elapsed(), timeout);
+    let message = outcome.message().unwrap();
+    assert_message(message, tried, &["no answer within 400ms"], Some(SECRET));
+    assert_message(
+        message,
+        "a new connection fails",
+        &["refused"],
+        Some(SECRET),
+    );
+
+    // The same through the router: the built-in's message, not the router's "timed out".
+    let app: axum::Router = bare()
+        .readiness(Sql::new(lazy::<DB>(&url)).timeout(timeout).check("db"))
+        .into_router();
+    let answer = get(&app, READINESS).await;
+    assert_eq!(answer.status, 500);
+    let message = failure(&answer.json()["checks"]["db"]);
+    assert_message(&message, tried, &["refused"], Some(SECRET));
+}
+
+/// A wrong password: the server's refusal (not a timeout), without the password.
+async fn wrong_password<DB: checks::sql::Database>(url: &str, says: &[&str]) {
+    let url = with_password(url, SECRET);
+    let outcome = checks::sql::ping(&lazy::<DB>(&url)).await;
+    let message = outcome.message().unwrap();
+    assert_message(message, "`SELECT 1` on 127.0.0.1:", says, Some(SECRET));
+    assert!(!message.contains("no answer"), "{message}");
+}
+
+/// Slow: a query past the timeout fails at the timeout, and says what a new connection does.
+async fn slow<DB: checks::sql::Database>(url: &str, sleep: &'static str) {
+    let pool = lazy::<DB>(url);
+    // Open a connection first: its password hash, slow in a debug build, is not what is timed.
+    let warm = checks::sql::ping(&pool).await;
+    assert!(warm.passed(), "{warm:?}");
+    let timeout = Duration::from_secs(1);
+    let check = Sql::new(pool).query(sleep).timeout(timeout);
+    let start = Instant::now();
+    let outcome = check.run().await;
+    assert_timed_out_in(start.elapsed(), timeout);
+    let message = outcome.message().unwrap();
+    assert_message(message, sleep, &["no answer within 1s"], None);
+    assert!(message.contains("; a new connection "), "{message}");
+
+    let app: axum::Router = bare().readiness(check.check("slow")).into_router();
+    let start = Instant::now();
+    let answer = get(&app, READINESS).await;
+    assert_timed_out_in(start.elapsed(), timeout);
+    let message = failure(&answer.json()["checks"]["slow"]);
+    assert!(message.contains("no answer within 1s"), "{message}");
+}
+
+#[tokio::test]
+async fn postgres_up() {
+    let Some(url) = server_url(POSTGRES) else {
+        return;
+    };
+    up::<sqlx::Postgres>(&url).await;
+}
+
+#[tokio::test]
+async fn postgres_down() {
+    let url = format!("postgres://heartbeat:{SECRET}@127.0.0.1:5432/heartbeat");
+    down::<sqlx::Postgres>(&url, "PostgreSQL `SELECT 1` on 127.0.0.1:").await;
+}
+
+#[tokio::test]
+async fn postgres_wrong_password() {
+    let Some(url) = server_url(POSTGRES) else {
+        return;
+    };
+    wrong_password::<sqlx::Postgres>(&url, &["password authentication failed"]).await;
+}
+
+#[tokio::test]
+async fn postgres_slow() {
+    let Some(url) = server_url(POSTGRES) else {
+        return;
+    };
+    slow::<sqlx::Postgres>(&url, "SELECT pg_sleep(5)").await;
+}
+
+#[tokio::test]
+async fn mysql_up() {
+    let Some(url) = server_url(MYSQL) else { return };
+    up::<sqlx::MySql>(&url).await;
+}
+
+#[tokio::test]
+async fn mysql_down() {
+    let url = format!("mysql://heartbeat:{SECRET}@127.0.0.1:3306/heartbeat");
+    down::<sqlx::MySql>(&url, "MySQL `SELECT 1` on 127.0.0.1:").await;
+}
+
+#[tokio::test]
+async fn mysql_wrong_password() {
+    let Some(url) = server_url(MYSQL) else { return };
+    wrong_password::<sqlx::MySql>(&url, &["Access denied"]).await;
+}
+
+#[tokio::test]
+async fn mysql_slow() {
+    let Some(url) = server_url(MYSQL) else { return };
+    slow::<sqlx::MySql>(&url, "SELECT SLEEP(5)").await;
+}
+
+/// A database file in the temporary directory, removed at the end of the test.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "heartbeat-{name}-{}-{:?}.sqlite",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        TempFile(path)
+    }
+
+    fn options(&self) -> SqliteConnectOptions {
+        SqliteConnectOptions::new()
+            .filename(&self.0)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Delete)
+            .busy_timeout(Duration::from_secs(5))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn sqlite_up() {
+    let file = TempFile::new("up");
+    let pool = sqlx::SqlitePool::connect_lazy_with(file.options());
+    let outcome = checks::sql::ping(&pool).await;
+    assert!(outcome.passed(), "{outcome:?}");
+
+    let app: axum::Router = bare()
+        .readiness(checks::sqlite("sqlite", pool))
+        .into_router();
+    let answer = get(&app, READINESS).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(answer.json()["checks"]["sqlite"]["round_trip_ms"].is_f64());
+}
+
+#[tokio::test]
+async fn sqlite_down() {
+    let missing = std::env::temp_dir().join("heartbeat-no-such-directory/db.sqlite");
+    let options = SqliteConnectOptions::new().filename(&missing);
+    let start = Instant::now();
+    let outcome = checks::sql::ping(&sqlx::SqlitePool::connect_lazy_with(options)).await;
+    assert!(start.elapsed() < Duration::from_millis(600), "{outcome:?}");
+    let tried = format!("SQLite `SELECT 1` on {}", missing.display());
+    assert_message(
+        outcome.message().unwrap(),
+        &tried,
+        &["unable to open database file"],
+        None,
+    );
+}
+
+#[tokio::test]
+async fn sqlite_slow() {
+    // Another connection holds the database's exclusive lock: the query waits on it.
+    let file = TempFile::new("slow");
+    let mut holder = SqliteConnection::connect_with(&file.options())
+        .await
+        .unwrap();
+    sqlx::raw_sql("CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let pool = sqlx::SqlitePool::connect_lazy_with(file.options());
+    let timeout = Duration::from_millis(300);
+    let start = Instant::now();
+    let outcome = Sql::new(pool)
+        .query("SELECT count(*) FROM t")
+        .timeout(timeout)
+        .run()
+        .await;
+    assert_timed_out_in(start.elapsed(), timeout);
+    assert_message(
+        outcome.message().unwrap(),
+        "SQLite `SELECT count(*) FROM t` on ",
+        &["no answer within 300ms"],
+        None,
+    );
+    drop(holder);
+}
+
+static ANNOTATED_POOL: OnceLock<sqlx::PgPool> = OnceLock::new();
+
+/// The plain function inside an annotated check, as the example writes it.
+#[readiness_probe(name = "annotated-postgres")]
+async fn annotated_postgres() -> Outcome {
+    checks::sql::ping(ANNOTATED_POOL.get().expect("set by the test")).await
+}
+
+#[tokio::test]
+async fn postgres_from_an_annotated_function() {
+    let Some(url) = server_url(POSTGRES) else {
+        return;
+    };
+    ANNOTATED_POOL.set(lazy(&url)).unwrap();
+    let app: axum::Router = Heartbeat::new().only(["annotated-postgres"]).into_router();
+    let answer = get(&app, READINESS).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(answer.json()["checks"]["annotated-postgres"]["round_trip_ms"].is_f64());
+}
