@@ -77,26 +77,41 @@ fn seconds(value: &Yaml) -> u64 {
     value.as_i64().map_or(1, |v| v as u64)
 }
 
-/// Builds the quickstart example (in its own target dir, so it never waits for this test
-/// run's cargo lock) and returns its path.
+/// Builds the quickstart example with this test's registration backend (in its own target
+/// dir, so it never waits for this test run's cargo lock) and returns its path.
 fn quickstart_binary() -> PathBuf {
     let target = workspace().join("target/standalone");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut args = vec![
+        "build",
+        "--quiet",
+        "-p",
+        "heartbeat-examples",
+        "--example",
+        "quickstart",
+    ];
+    if heartbeat::REGISTRATION_BACKEND == "linkme" {
+        args.extend(["--features", "heartbeat/linkme"]);
+    }
     let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "heartbeat-examples",
-            "--example",
-            "quickstart",
-        ])
+        .args(args)
         .current_dir(workspace())
         .env("CARGO_TARGET_DIR", &target)
         .status()
         .expect("run cargo build");
     assert!(status.success());
     target.join("debug/examples/quickstart")
+}
+
+/// Kills the example if the test fails half-way, so no server outlives the test (and holds
+/// the test runner's output open).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -109,14 +124,16 @@ async fn sigterm_fails_readiness_keeps_liveliness_finishes_requests_and_exits() 
         .port();
     let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let drain = Duration::from_millis(2_000);
-    let mut child = Command::new(binary)
-        .env("QUICKSTART_ADDR", address.to_string())
-        .env("QUICKSTART_DRAIN_MS", drain.as_millis().to_string())
-        .env("HEALTH_URL_SECRET", "e2e")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the quickstart");
+    let mut child = KillOnDrop(
+        Command::new(binary)
+            .env("QUICKSTART_ADDR", address.to_string())
+            .env("QUICKSTART_DRAIN_MS", drain.as_millis().to_string())
+            .env("HEALTH_URL_SECRET", "e2e")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the quickstart"),
+    );
 
     // Ready once it listens, its worker has ticked (the startup gate) and its checks pass.
     let readiness = "/.well-known/heartbeat/readiness";
@@ -147,7 +164,7 @@ async fn sigterm_fails_readiness_keeps_liveliness_finishes_requests_and_exits() 
     let in_flight = tokio::spawn(async move { http(address, "GET", "/slow?ms=3000", &[]).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -184,13 +201,14 @@ async fn sigterm_fails_readiness_keeps_liveliness_finishes_requests_and_exits() 
     // The process exits 0 after the drain (and the request), within a margin.
     let limit = drain + Duration::from_secs(3 + 10);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
-        if signalled.elapsed() > limit {
-            let _ = child.kill();
-            panic!("still running {:?} after SIGTERM", signalled.elapsed());
-        }
+        assert!(
+            signalled.elapsed() < limit,
+            "still running {:?} after SIGTERM",
+            signalled.elapsed()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "exit status {status}");
@@ -199,6 +217,6 @@ async fn sigterm_fails_readiness_keeps_liveliness_finishes_requests_and_exits() 
         "stopped before the drain delay"
     );
     let mut stdout = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut stdout).unwrap();
     assert!(stdout.contains("stopped gracefully"), "{stdout}");
 }
