@@ -240,16 +240,16 @@ impl Check {
 
     fn finish(&self, report: Report) {
         let mut slot = self.slot();
+        // A change of status is logged once; the first result only when it is a failure.
         let was = slot.last.as_ref().map(|last| last.outcome.passed());
-        let now = report.outcome.passed();
-        if was != Some(now) {
-            let message = report.outcome.message().unwrap_or_default();
-            match (was, now) {
-                (_, false) => tracing::warn!(%message, "check is failing"),
-                (Some(false), true) => tracing::info!("check passes again"),
-                (None, true) => tracing::debug!("check passes"),
-                (Some(true), true) => {}
+        match (was, report.outcome.passed()) {
+            (Some(false), false) | (Some(true), true) => {}
+            (_, false) => {
+                let message = report.outcome.message().unwrap_or_default();
+                tracing::warn!(%message, "check is failing");
             }
+            (Some(false), true) => tracing::info!("check passes again"),
+            (None, true) => tracing::debug!("check passes"),
         }
         slot.last = Some(report);
         slot.running = None;

@@ -247,8 +247,7 @@ pub fn registered() -> Vec<CheckInfo> {
 pub(crate) fn definitions() -> Vec<Definition> {
     let mut all: Vec<Definition> = backend::all().map(Registration::definition).collect();
     all.sort_by(|a, b| {
-        let key = |d: &Definition| (d.info.name.clone(), d.info.kind, d.info.site);
-        key(a).cmp(&key(b))
+        (&a.info.name, a.info.kind, a.info.site).cmp(&(&b.info.name, b.info.kind, b.info.site))
     });
     all
 }
