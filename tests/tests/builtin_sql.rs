@@ -106,10 +106,12 @@ async fn slow<DB: checks::sql::Database>(url: &str, sleep: &'static str) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(heartbeat_postgres),
+    ignore = "needs PostgreSQL: HEARTBEAT_TEST_POSTGRES_URL was not set at build time (source <(bash .ci/services))"
+)]
 async fn postgres_up() {
-    let Some(url) = server_url(POSTGRES) else {
-        return;
-    };
+    let url = server_url(POSTGRES);
     up::<sqlx::Postgres>(&url).await;
 }
 
@@ -120,24 +122,32 @@ async fn postgres_down() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(heartbeat_postgres),
+    ignore = "needs PostgreSQL: HEARTBEAT_TEST_POSTGRES_URL was not set at build time (source <(bash .ci/services))"
+)]
 async fn postgres_wrong_password() {
-    let Some(url) = server_url(POSTGRES) else {
-        return;
-    };
+    let url = server_url(POSTGRES);
     wrong_password::<sqlx::Postgres>(&url, &["password authentication failed"]).await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(heartbeat_postgres),
+    ignore = "needs PostgreSQL: HEARTBEAT_TEST_POSTGRES_URL was not set at build time (source <(bash .ci/services))"
+)]
 async fn postgres_slow() {
-    let Some(url) = server_url(POSTGRES) else {
-        return;
-    };
+    let url = server_url(POSTGRES);
     slow::<sqlx::Postgres>(&url, "SELECT pg_sleep(5)").await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(heartbeat_mysql),
+    ignore = "needs MySQL/MariaDB: HEARTBEAT_TEST_MYSQL_URL was not set at build time (source <(bash .ci/services))"
+)]
 async fn mysql_up() {
-    let Some(url) = server_url(MYSQL) else { return };
+    let url = server_url(MYSQL);
     up::<sqlx::MySql>(&url).await;
 }
 
@@ -148,14 +158,22 @@ async fn mysql_down() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(heartbeat_mysql),
+    ignore = "needs MySQL/MariaDB: HEARTBEAT_TEST_MYSQL_URL was not set at build time (source <(bash .ci/services))"
+)]
 async fn mysql_wrong_password() {
-    let Some(url) = server_url(MYSQL) else { return };
+    let url = server_url(MYSQL);
     wrong_password::<sqlx::MySql>(&url, &["Access denied"]).await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(heartbeat_mysql),
+    ignore = "needs MySQL/MariaDB: HEARTBEAT_TEST_MYSQL_URL was not set at build time (source <(bash .ci/services))"
+)]
 async fn mysql_slow() {
-    let Some(url) = server_url(MYSQL) else { return };
+    let url = server_url(MYSQL);
     slow::<sqlx::MySql>(&url, "SELECT SLEEP(5)").await;
 }
 
@@ -256,10 +274,12 @@ async fn annotated_postgres() -> Outcome {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(heartbeat_postgres),
+    ignore = "needs PostgreSQL: HEARTBEAT_TEST_POSTGRES_URL was not set at build time (source <(bash .ci/services))"
+)]
 async fn postgres_from_an_annotated_function() {
-    let Some(url) = server_url(POSTGRES) else {
-        return;
-    };
+    let url = server_url(POSTGRES);
     ANNOTATED_POOL.set(lazy(&url)).unwrap();
     let app: axum::Router = Heartbeat::new().only(["annotated-postgres"]).into_router();
     let answer = get(&app, READINESS).await;

@@ -9,11 +9,17 @@ use serde_json::Value;
 
 heartbeat::build_info!();
 
-/// Every package cargo resolved for this workspace: name → versions.
+/// Every package cargo resolves for this workspace on this platform: name → versions.
+///
+/// `--filter-platform` keeps cargo to what a build for this target needs (the lockfile also
+/// holds wasm and Windows packages, which it would otherwise download); cargo may download, as
+/// a build does, so this works with an empty cache.
 fn resolved_packages() -> BTreeMap<String, BTreeSet<String>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let target = env!("HEARTBEAT_TESTS_TARGET");
     let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .args(["--filter-platform", target])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo metadata");
