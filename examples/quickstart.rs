@@ -3,11 +3,22 @@
 //! and it passes again. Ctrl-C (or SIGTERM) drains: readiness fails at once, the server stops
 //! after the drain delay and finishes the requests in flight.
 //!
+//! `touch /tmp/heartbeat-quickstart-hang` makes the `dependency` check hang for an hour, as a
+//! dependency that never answers does: readiness fails at the check's timeout with a named
+//! check, no thread piles up, and SIGTERM still stops the process on time.
+//!
+//! It serves as a production service should: with a header-read timeout, so that a client
+//! that sends half a request cannot hold a connection (`axum::serve` sets none), and with the
+//! whole shutdown bounded (the drain, then a grace period for the requests in flight).
+//!
 //! Environment: `QUICKSTART_ADDR` (default `127.0.0.1:8080`), `QUICKSTART_DRAIN_MS` (default
-//! heartbeat's 5 s), `HEALTH_URL_SECRET` (default a demo secret), and optionally
-//! `DATABASE_URL` (PostgreSQL) and `REDIS_URL`, checked with heartbeat's built-in checks
-//! (`bash .ci/services` starts both locally; use its `HEARTBEAT_TEST_*_URL` values).
+//! heartbeat's 5 s), `QUICKSTART_GRACE_MS` (default heartbeat's 20 s), `QUICKSTART_HANG_FLAG`
+//! (default `/tmp/heartbeat-quickstart-hang`), `HEALTH_URL_SECRET` (default a demo secret),
+//! and optionally `DATABASE_URL` (PostgreSQL) and `REDIS_URL`, checked with heartbeat's
+//! built-in checks (`bash .ci/services` starts both locally; use its `HEARTBEAT_TEST_*_URL`
+//! values).
 
+use std::future::Future;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -31,6 +42,26 @@ fn address() -> &'static str {
 }
 const MAINTENANCE_FLAG: &str = "/tmp/heartbeat-quickstart-maintenance";
 
+/// The file whose presence makes the `dependency` check hang, from `QUICKSTART_HANG_FLAG`.
+fn hang_flag() -> &'static str {
+    static FLAG: OnceLock<String> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        std::env::var("QUICKSTART_HANG_FLAG")
+            .unwrap_or_else(|_| "/tmp/heartbeat-quickstart-hang".to_owned())
+    })
+}
+
+/// A dependency reached with a blocking call, which hangs while the flag file exists. A sync
+/// check runs on heartbeat's own threads: a hung one holds one thread, is named as timed out,
+/// and never keeps the process from exiting.
+#[readiness_probe(name = "dependency")]
+fn dependency() -> bool {
+    if std::path::Path::new(hang_flag()).exists() {
+        std::thread::sleep(Duration::from_secs(3_600));
+    }
+    true
+}
+
 /// The server accepts TCP connections: a real connect to our own listener.
 #[readiness_probe(name = "listener", timeout = "500ms")]
 async fn listener() -> std::io::Result<Value> {
@@ -40,10 +71,12 @@ async fn listener() -> std::io::Result<Value> {
     Ok(json!({ "address": address(), "connect_ms": connect_ms }))
 }
 
-/// Not ready while an operator has put the service into maintenance.
+/// Not ready while an operator has put the service into maintenance. A file system call
+/// blocks, so this is a sync check (an `async fn` with `tokio::fs` would leave a blocking
+/// thread behind at every timeout on a hung mount).
 #[readiness_probe(name = "maintenance")]
-async fn maintenance() -> Result<(), String> {
-    match tokio::fs::try_exists(MAINTENANCE_FLAG).await {
+fn maintenance() -> Result<(), String> {
+    match std::fs::exists(MAINTENANCE_FLAG) {
         Ok(false) => Ok(()),
         Ok(true) => Err(format!("in maintenance: {MAINTENANCE_FLAG} exists")),
         Err(error) => Err(format!("cannot look for {MAINTENANCE_FLAG}: {error}")),
@@ -133,21 +166,81 @@ async fn main() {
         println!("  curl -i 'http://{address}{path}'");
     }
     println!("`touch {MAINTENANCE_FLAG}` makes readiness fail with a named check.");
+    println!(
+        "`touch {}` makes a dependency hang: readiness names it.",
+        hang_flag()
+    );
 
-    let drain = std::env::var("QUICKSTART_DRAIN_MS")
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map_or(lifecycle::DEFAULT_DRAIN, Duration::from_millis);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(lifecycle::shutdown_signal_with_drain(drain))
-        .await;
-    match served {
+    let drain = milliseconds("QUICKSTART_DRAIN_MS").unwrap_or(lifecycle::DEFAULT_DRAIN);
+    let grace = milliseconds("QUICKSTART_GRACE_MS").unwrap_or(lifecycle::DEFAULT_GRACE);
+    let server = serve(listener, app, lifecycle::shutdown_signal_with_drain(drain));
+    match lifecycle::Lifecycle::global()
+        .with_grace(server, grace)
+        .await
+    {
         Ok(()) => println!("stopped gracefully"),
         Err(error) => {
             eprintln!("server error: {error}");
             std::process::exit(1);
         }
     }
+}
+
+/// A duration in milliseconds from the environment variable `var`.
+fn milliseconds(var: &str) -> Option<Duration> {
+    let ms = std::env::var(var).ok()?.parse().ok()?;
+    Some(Duration::from_millis(ms))
+}
+
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` as `axum::serve(..).with_graceful_shutdown(shutdown)` does, plus what
+/// `axum::serve` cannot set: a header-read timeout, so a client that sends half a request
+/// (or nothing) is disconnected instead of holding its connection, and the server's shutdown,
+/// for ever.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    eprintln!("accept failed: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Built-in checks of real dependencies, when their URLs are given.

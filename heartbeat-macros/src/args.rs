@@ -260,10 +260,20 @@ fn path(value: &Expr, errors: &mut Errors) -> Option<Path> {
     }
 }
 
-/// The same rule as the runtime's `heartbeat::Heartbeat` applies to run-time names.
+/// The same rule as the runtime's `heartbeat::Heartbeat` applies to run-time names; both are
+/// held against one table (`name_cases.rs`).
 fn name(lit: LitStr, errors: &mut Errors) -> Option<LitStr> {
-    let value = lit.value();
-    let problem = if value.is_empty() {
+    match name_problem(&lit.value()) {
+        Some(problem) => {
+            errors.at(lit.span(), problem);
+            None
+        }
+        None => Some(lit),
+    }
+}
+
+fn name_problem(value: &str) -> Option<&'static str> {
+    if value.is_empty() {
         Some("a check name must not be empty")
     } else if value.contains(',') {
         Some("a check name must not contain `,`: it separates names in `?checks=`")
@@ -275,13 +285,6 @@ fn name(lit: LitStr, errors: &mut Errors) -> Option<LitStr> {
         Some("a check name must not start or end with white space or hold control characters")
     } else {
         None
-    };
-    match problem {
-        Some(problem) => {
-            errors.at(lit.span(), problem);
-            None
-        }
-        None => Some(lit),
     }
 }
 
@@ -349,4 +352,16 @@ pub(crate) fn parse_crate_only(args: TokenStream, errors: &mut Errors) -> Option
         errors.push(e);
     }
     krate
+}
+
+#[cfg(test)]
+mod tests {
+    include!("name_cases.rs");
+
+    #[test]
+    fn the_name_rule_is_the_shared_table() {
+        for (name, problem) in NAME_CASES {
+            assert_eq!(super::name_problem(name), *problem, "{name:?}");
+        }
+    }
 }

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::LitStr;
 use syn::spanned::Spanned;
 
-use crate::args::{self, Errors, Kind, Nanos, Options};
+use crate::args::{self, Errors, Kind, Options};
 use crate::item::{self, CheckFn};
 
 /// The whole expansion. The user's item is always emitted unchanged, also next to errors, so
@@ -36,10 +36,17 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
         .name
         .unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span()));
     let variant = format_ident!("{}", kind.variant());
-    // A readiness, liveliness or environ probe is never part of `/health/`'s default set.
-    let default = kind == Kind::Health && options.default.unwrap_or(true);
-    let timeout = duration(options.timeout);
-    let cache = duration(options.cache);
+    // Each option given becomes a call on the registration, by name.
+    let mut given = Vec::new();
+    if let Some(default) = options.default {
+        given.push(quote!(.default(#default)));
+    }
+    if let Some(timeout) = options.timeout {
+        given.push(quote!(.timeout(::core::time::Duration::from_nanos(#timeout))));
+    }
+    if let Some(cache) = options.cache {
+        given.push(quote!(.cache(::core::time::Duration::from_nanos(#cache))));
+    }
 
     // The conversion is spanned to the return type, so a type that is neither `IntoOutcome`
     // nor `IntoEnviron` is reported there, with the trait's list of what is accepted.
@@ -90,23 +97,12 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
                 __heartbeat::__private::Registration::new(
                     __heartbeat::__private::Kind::#variant,
                     #name,
-                    #default,
-                    #timeout,
-                    #cache,
                     __heartbeat::__private::Site::new(::core::module_path!(), ::core::file!(), #line),
                     { #runner },
                 )
+                #(#given)*
             }
         };
-    }
-}
-
-fn duration(nanos: Option<Nanos>) -> TokenStream {
-    match nanos {
-        Some(nanos) => {
-            quote!(::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)))
-        }
-        None => quote!(::core::option::Option::None),
     }
 }
 
@@ -148,13 +144,11 @@ pub(crate) fn build_info(input: TokenStream) -> TokenStream {
                 __heartbeat::__private::Registration::new(
                     __heartbeat::__private::Kind::Environ,
                     "build_info",
-                    false,
-                    ::core::option::Option::None,
-                    // The facts never change while the process runs.
-                    ::core::option::Option::Some(::core::time::Duration::MAX),
                     __heartbeat::__private::Site::new(::core::module_path!(), ::core::file!(), ::core::line!()),
                     __heartbeat::__private::Func::Sync(__heartbeat_build_info),
                 )
+                // The facts never change while the process runs.
+                .cache(::core::time::Duration::MAX)
             }
         };
     }

@@ -9,9 +9,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 
-use crate::engine::{self, Check as Served};
+use crate::engine::{self, Monitor};
+use crate::lifecycle::Lifecycle;
 use crate::outcome::IntoOutcome;
-use crate::registry::{self, BoxFuture, CheckInfo, Definition, Kind, Runner, Site};
+use crate::registry::{self, BoxFuture, CheckInfo, Kind, Runner, Site};
 use crate::routes::{self, Endpoints, Paths};
 
 /// The environment variable that holds `/health/`'s shared secret.
@@ -32,8 +33,8 @@ pub const HEALTH_URL_SECRET: &str = "HEALTH_URL_SECRET";
 /// ```
 #[must_use = "a builder does nothing until `.into_router()` or `.try_into_router()`"]
 pub struct Heartbeat {
-    registered: Vec<Definition>,
-    added: Vec<Definition>,
+    registered: Vec<Check>,
+    added: Vec<Check>,
     secret: Secret,
     default_timeout: Duration,
     default_cache: Duration,
@@ -41,6 +42,7 @@ pub struct Heartbeat {
     failure_status: StatusCode,
     protect_environ: bool,
     required: Vec<String>,
+    lifecycle: Lifecycle,
 }
 
 enum Secret {
@@ -58,9 +60,10 @@ impl Default for Heartbeat {
 
 impl fmt::Debug for Heartbeat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = |defs: &[Definition]| -> Vec<String> {
-            defs.iter()
-                .map(|d| format!("{} {}", d.info.kind, d.info.name))
+        let names = |checks: &[Check]| -> Vec<String> {
+            checks
+                .iter()
+                .map(|c| format!("{} {}", c.info.kind, c.info.name))
                 .collect()
         };
         f.debug_struct("Heartbeat")
@@ -78,7 +81,7 @@ impl Heartbeat {
     /// A builder with every check registered by an attribute in this binary.
     pub fn new() -> Self {
         Heartbeat {
-            registered: registry::definitions(),
+            registered: registry::checks(),
             added: Vec::new(),
             secret: Secret::FromEnvironment,
             default_timeout: engine::DEFAULT_TIMEOUT,
@@ -87,7 +90,15 @@ impl Heartbeat {
             failure_status: StatusCode::INTERNAL_SERVER_ERROR,
             protect_environ: false,
             required: Vec::new(),
+            lifecycle: Lifecycle::global(),
         }
+    }
+
+    /// The lifecycle state readiness reads (default: the process's, [`Lifecycle::global`]).
+    /// A test gives each router its own.
+    pub fn lifecycle(mut self, lifecycle: Lifecycle) -> Self {
+        self.lifecycle = lifecycle;
+        self
     }
 
     /// Protects `/health/` with this shared secret (instead of [`HEALTH_URL_SECRET`]).
@@ -191,11 +202,10 @@ impl Heartbeat {
         self.add(Kind::Health, check)
     }
 
-    fn add(mut self, kind: Kind, check: Check) -> Self {
-        let mut definition = check.definition;
-        definition.info.kind = kind;
-        definition.info.default &= kind == Kind::Health;
-        self.added.push(definition);
+    fn add(mut self, kind: Kind, mut check: Check) -> Self {
+        check.info.kind = kind;
+        check.info.default &= kind == Kind::Health;
+        self.added.push(check);
         self
     }
 
@@ -205,6 +215,7 @@ impl Heartbeat {
     ///
     /// When the configuration is invalid, with the full text of the [`ConfigError`]. Use
     /// [`Heartbeat::try_into_router`] to handle it.
+    #[track_caller]
     pub fn into_router<S>(self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
@@ -224,122 +235,127 @@ impl Heartbeat {
         Ok(routes::router(endpoints, &paths))
     }
 
+    /// Applies every rule, collecting all problems, then builds what the router serves.
     fn validate(self) -> Result<(Endpoints, Paths), ConfigError> {
+        let mut checks = self.registered;
+        checks.extend(self.added);
+        checks.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+
         let mut problems = Vec::new();
         if self.default_timeout.is_zero() {
             problems.push("the default timeout is zero, which would fail every check; give a positive duration".to_owned());
         }
         problems.extend(self.paths.problems());
-        let mut definitions = self.registered;
-        definitions.extend(self.added);
-        definitions.sort_by(|a, b| a.info.name.cmp(&b.info.name));
-
-        let mut sites: BTreeMap<(Kind, &str), Vec<Site>> = BTreeMap::new();
-        for d in &definitions {
-            let info = &d.info;
-            if let Some(problem) = name_problem(&info.name) {
-                problems.push(format!(
-                    "{} check {:?} at {}: {problem}",
-                    info.kind, info.name, info.site
-                ));
-            }
-            if info.timeout.is_some_and(|t| t.is_zero()) {
-                problems.push(format!(
-                    "{} check {:?} at {}: a zero timeout would fail every run; give a positive duration",
-                    info.kind, info.name, info.site
-                ));
-            }
-            sites
-                .entry((info.kind, &info.name))
-                .or_default()
-                .push(info.site);
-        }
-        for ((kind, name), sites) in &sites {
-            if sites.len() > 1 {
-                let sites: Vec<String> = sites.iter().map(ToString::to_string).collect();
-                problems.push(format!(
-                    "{kind} check name {name:?} is declared more than once: at {}; give all but one another name",
-                    sites.join(" and at ")
-                ));
-            }
-        }
-
-        let missing: Vec<&String> = self
-            .required
-            .iter()
-            .filter(|name| !definitions.iter().any(|d| &d.info.name == *name))
-            .collect();
-        if !missing.is_empty() {
-            let served: BTreeSet<&str> = definitions.iter().map(|d| d.info.name()).collect();
-            let served: Vec<&str> = served.into_iter().collect();
-            problems.push(format!(
-                "required check(s) {missing:?} are not registered (served: {served:?}): is the crate that declares them linked into this binary? A crate the binary never names is not linked: add `use that_crate as _;`"
-            ));
-        }
-
-        let health: Vec<&str> = definitions
-            .iter()
-            .filter(|d| d.info.kind == Kind::Health)
-            .map(|d| d.info.name.as_str())
-            .collect();
-        let secret = match self.secret {
-            Secret::Open => None,
-            Secret::Given(secret) if secret.is_empty() => {
-                problems.push("`.health_secret(\"\")` is empty; give a real secret or call `.no_health_secret()`".to_owned());
-                None
-            }
-            Secret::Given(secret) => Some(secret),
-            Secret::FromEnvironment => match std::env::var(HEALTH_URL_SECRET) {
-                Ok(secret) if !secret.is_empty() => Some(secret),
-                Ok(_) if !health.is_empty() => {
-                    problems.push(format!("{HEALTH_URL_SECRET} is set but empty; give it a secret, or call `.no_health_secret()` to serve /health/ without one"));
-                    None
-                }
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    problems.push(format!("{HEALTH_URL_SECRET} is not valid UTF-8"));
-                    None
-                }
-                _ if !health.is_empty() => {
-                    problems.push(format!(
-                        "/health/ serves {} check(s) ({}) but no secret was decided: set {HEALTH_URL_SECRET}, call `.health_secret(…)`, or call `.no_health_secret()` to serve it without one",
-                        health.len(),
-                        health.join(", ")
-                    ));
-                    None
-                }
-                _ => None,
-            },
-        };
+        problems.extend(checks.iter().filter_map(|c| c.problem()));
+        problems.extend(duplicates(&checks));
+        problems.extend(missing(&self.required, &checks));
+        let secret = secret(self.secret, &checks, &mut problems);
         if self.protect_environ && secret.is_none() {
             problems.push(format!("`.protect_environ()` needs a secret: set {HEALTH_URL_SECRET} or call `.health_secret(…)`"));
         }
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
+
         let (timeout, cache) = (self.default_timeout, self.default_cache);
-        let mut endpoints = Endpoints {
-            secret,
-            protect_environ: self.protect_environ,
-            failure_status: self.failure_status,
-            ..Endpoints::default()
-        };
-        for definition in definitions {
-            let kind = definition.info.kind;
-            let check = Served::new(definition, timeout, cache);
-            match kind {
-                Kind::Readiness => endpoints.readiness.push(check),
-                Kind::Liveliness => endpoints.liveliness.push(check),
-                Kind::Environ => endpoints.environ.push(check),
-                Kind::Health => {
-                    endpoints.health.insert(check.info.name.clone(), check);
-                }
-            }
+        let mut by_kind: BTreeMap<Kind, Vec<Arc<Monitor>>> = BTreeMap::new();
+        for check in checks {
+            let kind = check.info.kind;
+            let monitor = Arc::new(Monitor::new(check, timeout, cache));
+            by_kind.entry(kind).or_default().push(monitor);
         }
+        let mut take = |kind| by_kind.remove(&kind).unwrap_or_default();
+        let endpoints = Endpoints::new(
+            [
+                take(Kind::Readiness),
+                take(Kind::Liveliness),
+                take(Kind::Environ),
+                take(Kind::Health),
+            ],
+            secret,
+            self.protect_environ,
+            self.failure_status,
+            self.lifecycle,
+        );
         Ok((endpoints, self.paths))
     }
 }
 
-/// Why a check name cannot be used; the attributes apply the same rule at compile time.
+/// Two checks of one endpoint with the same name, each reported with both sites.
+fn duplicates(checks: &[Check]) -> Vec<String> {
+    let mut sites: BTreeMap<(Kind, &str), Vec<Site>> = BTreeMap::new();
+    for check in checks {
+        let info = &check.info;
+        sites
+            .entry((info.kind, &info.name))
+            .or_default()
+            .push(info.site);
+    }
+    sites
+        .into_iter()
+        .filter(|(_, sites)| sites.len() > 1)
+        .map(|((kind, name), sites)| {
+            let sites: Vec<String> = sites.iter().map(ToString::to_string).collect();
+            format!(
+                "{kind} check name {name:?} is declared more than once: at {}; give all but one another name",
+                sites.join(" and at ")
+            )
+        })
+        .collect()
+}
+
+/// Names `.require(…)` asked for that no check has.
+fn missing(required: &[String], checks: &[Check]) -> Option<String> {
+    let missing: Vec<&String> = required
+        .iter()
+        .filter(|name| !checks.iter().any(|c| &c.info.name == *name))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let served: BTreeSet<&str> = checks.iter().map(|c| c.info.name()).collect();
+    Some(format!(
+        "required check(s) {missing:?} are not registered (served: {served:?}): is the crate that declares them linked into this binary? A crate the binary never names is not linked: add `use that_crate as _;`"
+    ))
+}
+
+/// `/health/`'s secret, from the builder or [`HEALTH_URL_SECRET`]; a `/health/` with checks
+/// and no decision about its secret is a problem.
+fn secret(secret: Secret, checks: &[Check], problems: &mut Vec<String>) -> Option<String> {
+    let health: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.info.kind == Kind::Health)
+        .map(|c| c.info.name())
+        .collect();
+    let problem = match secret {
+        Secret::Open => return None,
+        Secret::Given(secret) if secret.is_empty() => {
+            "`.health_secret(\"\")` is empty; give a real secret or call `.no_health_secret()`"
+                .to_owned()
+        }
+        Secret::Given(secret) => return Some(secret),
+        Secret::FromEnvironment => match std::env::var(HEALTH_URL_SECRET) {
+            Ok(secret) if !secret.is_empty() => return Some(secret),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                format!("{HEALTH_URL_SECRET} is not valid UTF-8")
+            }
+            _ if health.is_empty() => return None,
+            Ok(_) => format!(
+                "{HEALTH_URL_SECRET} is set but empty; give it a secret, or call `.no_health_secret()` to serve /health/ without one"
+            ),
+            Err(std::env::VarError::NotPresent) => format!(
+                "/health/ serves {} check(s) ({}) but no secret was decided: set {HEALTH_URL_SECRET}, call `.health_secret(…)`, or call `.no_health_secret()` to serve it without one",
+                health.len(),
+                health.join(", ")
+            ),
+        },
+    };
+    problems.push(problem);
+    None
+}
+
+/// Why a check name cannot be used; the attributes apply the same rule at compile time (both
+/// are held against one table, `heartbeat-macros/src/name_cases.rs`).
 pub(crate) fn name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("a check name must not be empty")
@@ -361,16 +377,17 @@ pub(crate) fn name_problem(name: &str) -> Option<&'static str> {
 /// Add it to a [`Heartbeat`] with [`Heartbeat::readiness`], [`Heartbeat::liveliness`],
 /// [`Heartbeat::environ`] or [`Heartbeat::health_check`].
 pub struct Check {
-    definition: Definition,
+    info: CheckInfo,
+    runner: Runner,
 }
 
 impl fmt::Debug for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Check")
-            .field("name", &self.definition.info.name)
-            .field("default", &self.definition.info.default)
-            .field("timeout", &self.definition.info.timeout)
-            .field("cache", &self.definition.info.cache)
+            .field("name", &self.info.name)
+            .field("default", &self.info.default)
+            .field("timeout", &self.info.timeout)
+            .field("cache", &self.info.cache)
             .finish_non_exhaustive()
     }
 }
@@ -406,37 +423,61 @@ impl Check {
 
     #[track_caller]
     fn with_runner(name: String, runner: Runner) -> Self {
-        Check {
-            definition: Definition {
-                info: CheckInfo {
-                    kind: Kind::Health,
-                    name,
-                    default: true,
-                    timeout: None,
-                    cache: None,
-                    site: Site::caller(),
-                },
-                runner,
-            },
-        }
+        let info = CheckInfo {
+            kind: Kind::Health,
+            name,
+            default: true,
+            timeout: None,
+            cache: None,
+            site: Site::caller(),
+        };
+        Check { info, runner }
+    }
+
+    /// A check recorded by an attribute.
+    pub(crate) fn from_parts(info: CheckInfo, runner: Runner) -> Self {
+        Check { info, runner }
+    }
+
+    pub(crate) fn into_parts(self) -> (CheckInfo, Runner) {
+        (self.info, self.runner)
+    }
+
+    /// What the check is: its name, kind, options and site.
+    pub fn info(&self) -> &CheckInfo {
+        &self.info
     }
 
     /// This check's timeout (else the router's default applies).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.definition.info.timeout = Some(timeout);
+        self.info.timeout = Some(timeout);
         self
     }
 
     /// How long this check's result is reused (else the router's default applies).
     pub fn cache(mut self, cache: Duration) -> Self {
-        self.definition.info.cache = Some(cache);
+        self.info.cache = Some(cache);
         self
     }
 
     /// For a health check: whether it joins the `_defaults` set (default true).
     pub fn default(mut self, default: bool) -> Self {
-        self.definition.info.default = default;
+        self.info.default = default;
         self
+    }
+
+    /// What is wrong with this check's own settings, if anything.
+    fn problem(&self) -> Option<String> {
+        let info = &self.info;
+        let problem = name_problem(&info.name).or_else(|| {
+            info.timeout
+                .is_some_and(|t| t.is_zero())
+                .then_some("a zero timeout would fail every run; give a positive duration")
+        })?;
+        Some(format!(
+            "{} check {:?} at {}: {problem}",
+            info.kind, info.name, info.site
+        ))
     }
 }
 
@@ -464,3 +505,15 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    include!("../../heartbeat-macros/src/name_cases.rs");
+
+    #[test]
+    fn the_name_rule_is_the_shared_table() {
+        for (name, problem) in NAME_CASES {
+            assert_eq!(super::name_problem(name), *problem, "{name:?}");
+        }
+    }
+}

@@ -181,6 +181,7 @@ pub use registry::{BoxFuture, CheckInfo, Kind, REGISTRATION_BACKEND, Site, regis
 /// # Panics
 ///
 /// When the configuration is invalid (see [`ConfigError`]), with the error's full text.
+#[track_caller]
 pub fn router<S>() -> axum::Router<S>
 where
     S: Clone + Send + Sync + 'static,

@@ -1,7 +1,7 @@
 //! The registration record, the backend that collects it at link time, and [`registered`].
 //!
 //! A registration flows: attribute → [`crate::__private::register!`] → backend (here
-//! `inventory`) → [`registered`] / [`Registration::definitions`] → the builder.
+//! `inventory`) → [`registered`] / [`checks`] → the builder.
 
 use std::fmt;
 use std::future::Future;
@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::builder::Check;
 use crate::outcome::Outcome;
 
 /// Which endpoint a check belongs to.
@@ -147,7 +148,7 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
 #[doc(hidden)]
 #[derive(Clone, Copy)]
 pub enum Func {
-    /// A sync function: runs on tokio's blocking pool.
+    /// A sync function: runs on one of heartbeat's own threads.
     Sync(fn() -> Outcome),
     /// An async function: its future is polled on the runtime.
     Async(fn() -> BoxFuture),
@@ -169,59 +170,68 @@ impl From<Func> for Runner {
     }
 }
 
-/// A check ready to be served: what it is, and how to run it.
-#[derive(Clone)]
-pub(crate) struct Definition {
-    pub(crate) info: CheckInfo,
-    pub(crate) runner: Runner,
-}
-
-/// One annotated function, as the attribute recorded it. Built in a `static` by generated code.
+/// One annotated function, as the attribute recorded it: built in a `static` by generated code,
+/// with the options the attribute was given.
+///
+/// ```ignore
+/// Registration::new(Kind::Readiness, "db", Site::new(module_path!(), file!(), line!()), func)
+///     .timeout(Duration::from_secs(2))
+/// ```
 #[doc(hidden)]
 pub struct Registration {
     kind: Kind,
     name: &'static str,
+    site: Site,
+    func: Func,
     default: bool,
     timeout: Option<Duration>,
     cache: Option<Duration>,
-    site: Site,
-    func: Func,
 }
 
+#[doc(hidden)]
 impl Registration {
-    #[doc(hidden)]
-    pub const fn new(
-        kind: Kind,
-        name: &'static str,
-        default: bool,
-        timeout: Option<Duration>,
-        cache: Option<Duration>,
-        site: Site,
-        func: Func,
-    ) -> Self {
+    /// A check with no options given: it joins `_defaults` (for a health check), and the
+    /// router's timeout and cache time apply.
+    pub const fn new(kind: Kind, name: &'static str, site: Site, func: Func) -> Self {
         Registration {
             kind,
             name,
-            default,
-            timeout,
-            cache,
             site,
             func,
+            default: true,
+            timeout: None,
+            cache: None,
         }
     }
 
-    fn definition(&self) -> Definition {
-        Definition {
-            info: CheckInfo {
-                kind: self.kind,
-                name: self.name.to_owned(),
-                default: self.default,
-                timeout: self.timeout,
-                cache: self.cache,
-                site: self.site,
-            },
-            runner: self.func.into(),
-        }
+    /// `default = …`: whether a health check joins `_defaults`.
+    pub const fn default(mut self, default: bool) -> Self {
+        self.default = default;
+        self
+    }
+
+    /// `timeout = "…"`.
+    pub const fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// `cache = "…"`.
+    pub const fn cache(mut self, cache: Duration) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    fn check(&self) -> Check {
+        let info = CheckInfo {
+            kind: self.kind,
+            name: self.name.to_owned(),
+            default: self.default && self.kind == Kind::Health,
+            timeout: self.timeout,
+            cache: self.cache,
+            site: self.site,
+        };
+        Check::from_parts(info, self.func.into())
     }
 }
 
@@ -240,14 +250,15 @@ impl Registration {
 /// assert_eq!(check.kind(), heartbeat::Kind::Liveliness);
 /// ```
 pub fn registered() -> Vec<CheckInfo> {
-    definitions().into_iter().map(|d| d.info).collect()
+    checks().into_iter().map(|c| c.info().clone()).collect()
 }
 
-/// Every registered check as a definition for the builder, sorted like [`registered`].
-pub(crate) fn definitions() -> Vec<Definition> {
-    let mut all: Vec<Definition> = backend::all().map(Registration::definition).collect();
+/// Every registered check, for the builder, sorted like [`registered`].
+pub(crate) fn checks() -> Vec<Check> {
+    let mut all: Vec<Check> = backend::all().map(Registration::check).collect();
     all.sort_by(|a, b| {
-        (&a.info.name, a.info.kind, a.info.site).cmp(&(&b.info.name, b.info.kind, b.info.site))
+        let (a, b) = (a.info(), b.info());
+        (&a.name, a.kind, a.site).cmp(&(&b.name, b.kind, b.site))
     });
     all
 }

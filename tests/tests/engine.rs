@@ -1,5 +1,7 @@
 //! How checks run: concurrently, bounded by timeouts, panics contained, one run in flight per
-//! check, results reused for the cache time. Timing assertions are orders of magnitude only.
+//! check, results reused for the cache time. Timing runs on tokio's paused clock wherever the
+//! checks are async (exact and instant); sync checks run on real threads, so their tests
+//! assert orders of magnitude only.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -27,70 +29,75 @@ fn counter() -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
     (Arc::clone(&runs), runs)
 }
 
+/// An async check that sleeps `ms` on tokio's clock, then passes.
+fn sleeping(name: &str, ms: u64) -> Check {
+    Check::new_async(name, move || async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        true
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_checks_of_one_request_run_concurrently() {
+    let mut builder = bare().default_timeout(Duration::from_secs(20));
+    for i in 0..20 {
+        builder = builder.readiness(sleeping(&format!("async-{i}"), 250));
+    }
+    let app: axum::Router = builder.into_router();
+    let start = tokio::time::Instant::now();
+    let answer = get(&app, READINESS).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json()["checks"].as_object().unwrap().len(), 20);
+    // 20 × 250 ms one after another would be 5 s.
+    assert_eq!(start.elapsed(), Duration::from_millis(250));
+}
+
 #[tokio::test]
-async fn checks_of_one_request_run_concurrently_async_and_sync() {
-    // 20 checks of 250 ms: 5 s one after another, about 250 ms at once.
+async fn sync_checks_of_one_request_run_concurrently() {
     let mut builder = bare().default_timeout(Duration::from_secs(20));
     for i in 0..10 {
-        builder = builder
-            .readiness(Check::new_async(format!("async-{i}"), || async {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                true
-            }))
-            .readiness(Check::new(format!("sync-{i}"), || {
-                std::thread::sleep(Duration::from_millis(250));
-                true
-            }));
+        builder = builder.readiness(Check::new(format!("sync-{i}"), || {
+            std::thread::sleep(Duration::from_millis(250));
+            true
+        }));
     }
     let app: axum::Router = builder.into_router();
     let start = Instant::now();
     let answer = get(&app, READINESS).await;
     let elapsed = start.elapsed();
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(answer.json()["checks"].as_object().unwrap().len(), 20);
     assert!(
-        elapsed < Duration::from_millis(2_500),
-        "took {elapsed:?}: not concurrent"
+        elapsed < Duration::from_millis(2_000),
+        "took {elapsed:?}: not concurrent (2.5 s one after another)"
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_slow_check_fails_at_its_timeout_with_a_message() {
     let app: axum::Router = bare()
-        .readiness(
-            Check::new_async("hung", || async {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                true
-            })
-            .timeout(Duration::from_millis(100)),
-        )
-        .readiness(Check::new("fine", || true))
+        .readiness(sleeping("hung", 60_000).timeout(Duration::from_millis(100)))
+        .readiness(Check::new_async("fine", || async { true }))
         .into_router();
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let answer = get(&app, READINESS).await;
-    assert!(
-        start.elapsed() < Duration::from_secs(10),
-        "waited {:?}",
-        start.elapsed()
-    );
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
     assert_eq!(answer.status, 500);
     let checks = &answer.json()["checks"];
     assert_eq!(checks["hung"]["status"], false);
     assert_eq!(checks["hung"]["message"], "timed out after 100ms");
+    assert_eq!(checks["hung"]["time"], 0.1);
     assert_eq!(checks["fine"]["status"], true);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_attribute_timeout_and_the_default_timeout_apply() {
     let app: axum::Router = Heartbeat::new()
         .only(["slow-annotated"])
-        .readiness(Check::new_async("no-timeout-given", || async {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-        }))
+        .readiness(sleeping("no-timeout-given", 60_000))
         .into_router();
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let answer = get(&app, READINESS).await.json();
-    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(start.elapsed(), Duration::from_millis(800));
     assert_eq!(
         answer["checks"]["slow-annotated"]["message"],
         "timed out after 100ms"
@@ -102,9 +109,7 @@ async fn the_attribute_timeout_and_the_default_timeout_apply() {
 
     let app: axum::Router = bare()
         .default_timeout(Duration::from_millis(50))
-        .readiness(Check::new_async("router-default", || async {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-        }))
+        .readiness(sleeping("router-default", 60_000))
         .into_router();
     let answer = get(&app, READINESS).await.json();
     assert_eq!(
@@ -123,6 +128,10 @@ async fn a_panicking_check_fails_and_nothing_else_does() {
             let boom = || -> bool { panic!("boom in {}", "async") };
             boom()
         }))
+        .readiness(Check::new_async(
+            "panics-before-its-future",
+            || -> std::future::Ready<bool> { panic!("boom while making the future") },
+        ))
         .readiness(Check::new("fine", || true))
         .default_cache(Duration::ZERO)
         .into_router();
@@ -138,11 +147,15 @@ async fn a_panicking_check_fails_and_nothing_else_does() {
             checks["async-panic"]["message"],
             "the check panicked: boom in async"
         );
+        assert_eq!(
+            checks["panics-before-its-future"]["message"],
+            "the check panicked: boom while making the future"
+        );
         assert_eq!(checks["fine"]["status"], true);
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn fifty_parallel_requests_share_one_run() {
     let (runs, count) = counter();
     let app: axum::Router = bare()
@@ -169,7 +182,7 @@ async fn fifty_parallel_requests_share_one_run() {
 }
 
 #[tokio::test]
-async fn a_hung_sync_check_is_never_started_twice() {
+async fn a_hung_sync_check_is_never_started_twice_and_its_late_result_counts_from_its_start() {
     let (runs, count) = counter();
     let (release, released) = mpsc::channel::<()>();
     let released = Arc::new(Mutex::new(released));
@@ -181,22 +194,15 @@ async fn a_hung_sync_check_is_never_started_twice() {
                 true
             })
             .timeout(Duration::from_millis(50))
-            .cache(Duration::ZERO),
+            .cache(Duration::from_secs(60)),
         )
         .into_router();
+    let started = Instant::now();
     let first = get(&app, READINESS).await.json();
     assert_eq!(first["checks"]["hung"]["message"], "timed out after 50ms");
     for _ in 0..5 {
         let again = get(&app, READINESS).await.json();
-        let message = again["checks"]["hung"]["message"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        assert!(
-            message.starts_with("timed out: still running after"),
-            "{message}"
-        );
-        assert!(message.ends_with("over its timeout of 50ms"), "{message}");
+        assert_eq!(again["checks"]["hung"]["message"], "timed out after 50ms");
     }
     assert_eq!(
         count.load(Ordering::SeqCst),
@@ -204,46 +210,75 @@ async fn a_hung_sync_check_is_never_started_twice() {
         "a hung check was started again"
     );
 
-    // Once it returns, the next request runs it again (and it hangs again: release it too).
+    // It returns a pass, late: a failure that says so, aged from the run's start.
+    std::thread::sleep(Duration::from_millis(300));
     release.send(()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while count.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
-        let _ = get(&app, READINESS).await;
+    let late = loop {
+        let answer = get(&app, READINESS).await.json();
+        let message = answer["checks"]["hung"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if message != "timed out after 50ms" || Instant::now() > deadline {
+            break answer;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(count.load(Ordering::SeqCst), 2);
-    release.send(()).unwrap();
+    };
+    let hung = &late["checks"]["hung"];
+    let message = hung["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("returned after its timeout of 50ms,") && message.ends_with("(passed)"),
+        "{message}"
+    );
+    assert_eq!(hung["status"], false);
+    let age = hung["age"].as_f64().unwrap();
+    assert!(
+        age >= 0.3 && age <= started.elapsed().as_secs_f64(),
+        "age {age}"
+    );
+    assert!(hung["time"].as_f64().unwrap() >= 0.3, "{hung}");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test]
-async fn a_result_is_reused_for_the_cache_time() {
+#[tokio::test(start_paused = true)]
+async fn a_result_is_reused_for_the_cache_time_counted_from_the_runs_start() {
     let (runs, count) = counter();
     let app: axum::Router = bare()
         .readiness(
-            Check::new("cached", move || {
-                runs.fetch_add(1, Ordering::SeqCst);
-                json!({ "run": true })
+            Check::new_async("cached", move || {
+                let runs = Arc::clone(&runs);
+                async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    json!({ "run": true })
+                }
             })
-            .cache(Duration::from_secs(60)),
+            .timeout(Duration::from_secs(5))
+            .cache(Duration::from_secs(10)),
         )
         .into_router();
     let first = get(&app, READINESS).await.json();
     assert!(first["checks"]["cached"].get("age").is_none(), "{first}");
-    for _ in 0..10 {
-        let again = get(&app, READINESS).await.json();
-        assert!(again["checks"]["cached"]["age"].is_number(), "{again}");
-        assert_eq!(again["checks"]["cached"]["run"], true);
-    }
+    // The run took 2 s of its 10 s: reused for 8 s more, with its age from its start.
+    tokio::time::advance(Duration::from_secs(7)).await;
+    let again = get(&app, READINESS).await.json();
+    assert_eq!(again["checks"]["cached"]["age"], 9.0, "{again}");
+    assert_eq!(again["checks"]["cached"]["run"], true);
     assert_eq!(count.load(Ordering::SeqCst), 1);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let _ = get(&app, READINESS).await;
+    assert_eq!(count.load(Ordering::SeqCst), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_zero_cache_runs_every_time() {
     let (runs, count) = counter();
     let app: axum::Router = bare()
         .default_cache(Duration::ZERO)
-        .readiness(Check::new("uncached", move || {
-            runs.fetch_add(1, Ordering::SeqCst) < usize::MAX
+        .readiness(Check::new_async("uncached", move || {
+            let runs = Arc::clone(&runs);
+            async move { runs.fetch_add(1, Ordering::SeqCst) < usize::MAX }
         }))
         .into_router();
     for _ in 0..10 {
@@ -253,23 +288,23 @@ async fn a_zero_cache_runs_every_time() {
     assert_eq!(count.load(Ordering::SeqCst), 10);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_default_cache_is_a_second() {
     let (runs, count) = counter();
     let app: axum::Router = bare()
-        .readiness(Check::new("default-cache", move || {
-            runs.fetch_add(1, Ordering::SeqCst) < usize::MAX
+        .readiness(Check::new_async("default-cache", move || {
+            let runs = Arc::clone(&runs);
+            async move { runs.fetch_add(1, Ordering::SeqCst) < usize::MAX }
         }))
         .into_router();
     for _ in 0..20 {
         let _ = get(&app, READINESS).await;
+        tokio::time::advance(Duration::from_millis(49)).await;
     }
-    // 20 requests within far less than a second: one run (two if the machine stalled > 1 s).
-    assert!(
-        count.load(Ordering::SeqCst) <= 2,
-        "{} runs",
-        count.load(Ordering::SeqCst)
-    );
+    assert_eq!(count.load(Ordering::SeqCst), 1, "20 requests within 980 ms");
+    tokio::time::advance(Duration::from_millis(20)).await;
+    let _ = get(&app, READINESS).await;
+    assert_eq!(count.load(Ordering::SeqCst), 2, "a request after 1 s");
 }
 
 /// Collects what the fmt subscriber writes.

@@ -109,8 +109,8 @@ async fn unknown_names_are_a_400_that_lists_them_and_the_available_ones() {
 }
 
 #[tokio::test]
-async fn a_huge_query_is_a_small_400() {
-    let names: Vec<String> = (0..2_000).map(|i| format!("no-such-check-{i}")).collect();
+async fn many_unknown_names_are_a_small_400() {
+    let names: Vec<String> = (0..200).map(|i| format!("no-such-check-{i}")).collect();
     let answer = health(&format!("checks={}", names.join(","))).await;
     assert_eq!(answer.status, 400);
     assert_eq!(
@@ -118,6 +118,33 @@ async fn a_huge_query_is_a_small_400() {
         20
     );
     assert!(answer.body.len() < 4_096, "{} bytes", answer.body.len());
+}
+
+#[tokio::test]
+async fn more_than_256_names_are_a_400_and_repeats_cost_nothing_more() {
+    // 6,400 × `_defaults` (a 64 KB query) used to expand the default set 6,400 times.
+    let repeated = vec!["_defaults"; 6_400].join(",");
+    let answer = health(&format!("checks={repeated}")).await;
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    let body = answer.json();
+    assert_eq!(body["error"], "too many checks");
+    assert!(
+        body["message"].as_str().unwrap().contains("at most 256"),
+        "{body}"
+    );
+    assert_eq!(
+        body["available_checks"],
+        json!(["database", "false", "guarded", "true"])
+    );
+
+    // Up to the cap, repeats select each check once.
+    let repeated = vec!["_defaults,false"; 128].join(",");
+    let answer = health(&format!("checks={repeated}")).await;
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    assert_eq!(
+        answer.json()["checks"],
+        json!({ "database": true, "false": false, "true": true })
+    );
 }
 
 #[tokio::test]

@@ -221,3 +221,91 @@ async fn sigterm_fails_readiness_keeps_liveliness_finishes_requests_and_exits() 
     std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut stdout).unwrap();
     assert!(stdout.contains("stopped gracefully"), "{stdout}");
 }
+
+/// Starts the quickstart on a free port with `env`, and waits until it accepts connections.
+async fn start_quickstart(env: &[(&str, &str)]) -> (KillOnDrop, std::net::SocketAddr) {
+    let binary = quickstart_binary();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut command = Command::new(binary);
+    command
+        .env("QUICKSTART_ADDR", address.to_string())
+        .env("HEALTH_URL_SECRET", "e2e")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let child = KillOnDrop(command.spawn().expect("start the quickstart"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(address).await.is_err() {
+        assert!(Instant::now() < deadline, "the quickstart never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (child, address)
+}
+
+/// Neither a sync check that hangs for an hour nor clients that never finish their requests
+/// keep the process alive after SIGTERM: it exits within its drain plus its grace period.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_check_and_half_sent_requests_do_not_keep_the_process_alive() {
+    let flag = std::env::temp_dir().join(format!("heartbeat-e2e-hang-{}", std::process::id()));
+    std::fs::write(&flag, b"").unwrap();
+    let drain = Duration::from_millis(500);
+    let grace = Duration::from_millis(1_000);
+    let (mut child, address) = start_quickstart(&[
+        ("QUICKSTART_HANG_FLAG", flag.to_str().unwrap()),
+        ("QUICKSTART_DRAIN_MS", &drain.as_millis().to_string()),
+        ("QUICKSTART_GRACE_MS", &grace.as_millis().to_string()),
+    ])
+    .await;
+
+    // The hung dependency is a named timeout, and is not started again while it hangs.
+    let started = Instant::now();
+    let answer = http(address, "GET", "/.well-known/heartbeat/readiness", &[]).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let body = answer.json();
+    assert_eq!(
+        body["checks"]["dependency"]["message"], "timed out after 800ms",
+        "{body}"
+    );
+
+    // 200 clients that send half a request and wait.
+    let mut half_open = Vec::new();
+    for _ in 0..200 {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut stream, b"GET /slow HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        half_open.push(stream);
+    }
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.0.id())])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let signalled = Instant::now();
+    let limit = drain + grace + Duration::from_secs(1);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < limit,
+            "still running {:?} after SIGTERM",
+            signalled.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        signalled.elapsed() >= drain + grace,
+        "the grace period was cut short"
+    );
+    drop(half_open);
+    std::fs::remove_file(&flag).unwrap();
+}

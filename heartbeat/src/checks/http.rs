@@ -107,6 +107,10 @@ impl Http {
     }
 
     /// Sends the request with this client instead of a default one shared by all HTTP checks.
+    ///
+    /// The default client looks names up one at a time per name, on heartbeat's own threads;
+    /// a client of yours uses its own resolver (reqwest's default hands each lookup to tokio's
+    /// blocking pool, where a hung resolver leaves a thread behind at every timeout).
     pub fn client(mut self, client: Client) -> Self {
         self.client = Some(client);
         self
@@ -185,7 +189,10 @@ fn default_client() -> Result<&'static Client, &'static str> {
     static CLIENT: OnceLock<Result<Client, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
+            // Names are looked up one at a time per name, on heartbeat's own threads, so a hung
+            // resolver cannot pile up blocking threads.
             Client::builder()
+                .dns_resolver(crate::checks::lookup::Resolver)
                 .build()
                 .map_err(|error| format!("cannot build an HTTP client: {}", describe(&error)))
         })

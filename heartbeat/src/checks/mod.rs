@@ -42,6 +42,7 @@ mod attempt;
 mod disk;
 #[cfg(feature = "http")]
 mod http;
+mod lookup;
 mod message;
 #[cfg(feature = "redis")]
 pub mod redis;

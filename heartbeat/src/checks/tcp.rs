@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::builder::Check;
 use crate::checks::attempt::{Attempt, DEFAULT_TIMEOUT, Probe, into_check};
+use crate::checks::lookup::socket_addresses;
 use crate::checks::message::describe;
 use crate::outcome::Outcome;
 
@@ -38,8 +39,9 @@ pub struct Tcp {
 }
 
 impl Tcp {
-    /// Connects to `address`: `host:port`, where `host` is a name (resolved at each run) or an
-    /// IP address (IPv6 in brackets: `[::1]:80`).
+    /// Connects to `address`: `host:port`, where `host` is a name (looked up at each run, on a
+    /// thread of heartbeat's, one lookup of a name at a time however long the resolver hangs)
+    /// or an IP address (IPv6 in brackets: `[::1]:80`).
     pub fn new(address: impl Into<String>) -> Self {
         Tcp {
             address: address.into(),
@@ -58,7 +60,8 @@ impl Tcp {
         let attempt = Attempt::new(format!("TCP connect to {}", self.address), self.timeout);
         attempt
             .run(async {
-                let stream = tokio::net::TcpStream::connect(self.address.as_str())
+                let addresses = socket_addresses(&self.address).await?;
+                let stream = tokio::net::TcpStream::connect(&addresses[..])
                     .await
                     .map_err(|error| describe(&error))?;
                 let mut outcome = Outcome::pass();

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::{Endpoints, auth, wire};
-use crate::engine::run_all;
 
 /// Always 200. Built-in facts come first; each probe's keys are merged over them in the order
 /// of the probes' names, so on a collision the probe whose name sorts last wins. `status` (the
@@ -31,12 +30,14 @@ pub(super) async fn environ(
         wire::seconds(endpoints.started.elapsed()),
     );
     let mut errors = Map::new();
-    for (check, served) in run_all(&endpoints.environ).await {
-        let outcome = &served.report.outcome;
+    let environ = &endpoints.environ;
+    let answer = environ.checks.evaluate(None).await;
+    for (monitor, state) in environ.checks.monitors().iter().zip(&answer.states) {
+        let outcome = &state.outcome;
         document.extend(outcome.data().clone());
         if !outcome.passed() {
             let message = outcome.message().unwrap_or("the probe failed");
-            errors.insert(check.info.name().to_owned(), message.into());
+            errors.insert(monitor.info.name().to_owned(), message.into());
         }
     }
     if !document.contains_key("libraries") {

@@ -1,18 +1,20 @@
 //! `/health/` (named checks, `?checks=` selection, the shared secret) and `/health/ping`.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
-use super::{Endpoints, auth, wire};
-use crate::engine::{Check, run_all};
+use super::{Endpoint, Endpoints, auth, wire};
 
 /// The name that stands for every check in the default set.
 const DEFAULTS: &str = "_defaults";
+
+/// `?checks=` takes at most this many names (a 400 beyond), so that a long query costs a
+/// bounded, linear amount of work.
+pub(super) const MAX_NAMES: usize = 256;
 
 /// At most this many unknown names are echoed in a 400, each cut to this many characters.
 const ECHO_NAMES: usize = 20;
@@ -33,89 +35,137 @@ pub(super) async fn health(
         Ok(query) => query,
         Err(refusal) => return refusal.into_response(),
     };
-    let selected = match select(&endpoints, query.checks.as_deref()) {
+    let health = &endpoints.health;
+    let selected = match select(health, query.checks.as_deref()) {
         Ok(selected) => selected,
-        Err(unknown) => return unknown_checks(&endpoints, &unknown),
+        Err(refusal) => return refusal.respond(health),
     };
-    let results = run_all(selected).await;
-    let passed = results
-        .iter()
-        .all(|(_, served)| served.report.outcome.passed());
-    let checks: Map<String, Value> = results
-        .iter()
-        .map(|(check, served)| {
-            (
-                check.info.name().to_owned(),
-                served.report.outcome.passed().into(),
-            )
-        })
-        .collect();
-    let body = json!({
-        "health": if passed { "running" } else { "degraded" },
-        "available_checks": endpoints.health.keys().collect::<Vec<_>>(),
-        "checks": checks,
+    let answer = health.checks.evaluate(Some(&selected)).await;
+    let passed = answer.states.iter().all(|s| s.outcome.passed());
+
+    let mut body = String::with_capacity(64 + 24 * (health.shown.len() + selected.len()));
+    body.push_str("{\"available_checks\":[");
+    write_names(&mut body, health, 0..health.shown.len());
+    body.push_str("],\"checks\":{");
+    for (n, (&i, state)) in selected.iter().zip(&answer.states).enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&health.shown[i].key);
+        body.push_str(if state.outcome.passed() {
+            ":true"
+        } else {
+            ":false"
+        });
+    }
+    body.push_str(if passed {
+        "},\"health\":\"running\"}"
+    } else {
+        "},\"health\":\"degraded\"}"
     });
     let status = if passed {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    wire::json(status, body.to_string())
+    wire::json(status, body)
 }
 
-/// The checks `?checks=` asks for, each once: absent means `_defaults`, empty means none,
-/// otherwise a comma-separated list with each item trimmed and `_defaults` expanded.
-fn select<'a>(
-    endpoints: &'a Endpoints,
-    checks: Option<&str>,
-) -> Result<Vec<&'a Arc<Check>>, Vec<String>> {
+fn write_names(body: &mut String, health: &Endpoint, indices: impl Iterator<Item = usize>) {
+    for (n, i) in indices.enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&health.shown[i].key);
+    }
+}
+
+/// Why a selection was refused.
+enum Refused {
+    Unknown(Vec<String>),
+    TooMany(usize),
+}
+
+/// The checks `?checks=` asks for, each once, as indices in name order: absent means
+/// `_defaults`, empty means none, otherwise a comma-separated list with each item trimmed and
+/// `_defaults` expanded. Linear in the query's length and the number of checks.
+fn select(health: &Endpoint, checks: Option<&str>) -> Result<Vec<usize>, Refused> {
+    let monitors = health.checks.monitors();
     let defaults = || {
-        endpoints
-            .health
-            .values()
-            .filter(|check| check.info.is_default())
+        monitors
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.info.is_default())
+            .map(|(i, _)| i)
     };
     let Some(list) = checks else {
         return Ok(defaults().collect());
     };
-    let mut selected = BTreeSet::new();
-    let mut unknown = BTreeSet::new();
-    for name in list
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-    {
+    let mut selected = vec![false; monitors.len()];
+    let mut unknown = Vec::new();
+    let mut with_defaults = false;
+    let mut count = 0;
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        count += 1;
+        if count > MAX_NAMES {
+            return Err(Refused::TooMany(MAX_NAMES));
+        }
         if name == DEFAULTS {
-            selected.extend(defaults().map(|check| check.info.name()));
-        } else if let Some((name, _)) = endpoints.health.get_key_value(name) {
-            selected.insert(name.as_str());
+            with_defaults = true;
+        } else if let Ok(i) = monitors.binary_search_by(|m| m.info.name().cmp(name)) {
+            selected[i] = true;
         } else if unknown.len() < ECHO_NAMES {
-            unknown.insert(name.chars().take(ECHO_CHARS).collect::<String>());
+            unknown.push(name.chars().take(ECHO_CHARS).collect::<String>());
         }
     }
     if !unknown.is_empty() {
-        return Err(unknown.into_iter().collect());
+        unknown.sort();
+        unknown.dedup();
+        return Err(Refused::Unknown(unknown));
+    }
+    if with_defaults {
+        for i in defaults() {
+            selected[i] = true;
+        }
     }
     Ok(selected
-        .into_iter()
-        .filter_map(|name| endpoints.health.get(name))
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s)
+        .map(|(i, _)| i)
         .collect())
 }
 
-fn unknown_checks(endpoints: &Endpoints, unknown: &[String]) -> Response {
-    let mut details = Map::new();
-    details.insert("unknown_checks".to_owned(), json!(unknown));
-    details.insert(
-        "available_checks".to_owned(),
-        json!(endpoints.health.keys().collect::<Vec<_>>()),
-    );
-    let message = format!(
-        "no check is named {}; `?checks=` takes a comma-separated list of available_checks or `_defaults`",
-        unknown
+impl Refused {
+    fn respond(self, health: &Endpoint) -> Response {
+        let available: Vec<&str> = health
+            .checks
+            .monitors()
             .iter()
-            .map(|n| format!("{n:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    wire::error(StatusCode::BAD_REQUEST, "unknown checks", &message, details)
+            .map(|m| m.info.name())
+            .collect();
+        let mut details = Map::new();
+        details.insert("available_checks".to_owned(), json!(available));
+        let (error, message) = match self {
+            Refused::Unknown(unknown) => {
+                let message = format!(
+                    "no check is named {}; `?checks=` takes a comma-separated list of available_checks or `_defaults`",
+                    unknown
+                        .iter()
+                        .map(|n| format!("{n:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                details.insert("unknown_checks".to_owned(), json!(unknown));
+                ("unknown checks", message)
+            }
+            Refused::TooMany(max) => (
+                "too many checks",
+                format!(
+                    "`?checks=` takes at most {max} names; `_defaults` stands for the default set"
+                ),
+            ),
+        };
+        wire::error(StatusCode::BAD_REQUEST, error, &message, details)
+    }
 }

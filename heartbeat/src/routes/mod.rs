@@ -1,9 +1,8 @@
 //! The endpoints: one file per family, [`wire`] for what every answer shares.
 //!
 //! A request flows: route → selection (and, for `/health/`, the secret) →
-//! [`crate::engine::run_all`] → [`wire`].
+//! [`crate::engine::Checks::evaluate`] (the states) → [`wire`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,7 +10,8 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 
-use crate::engine::Check;
+use crate::engine::{Checks, Monitor};
+use crate::lifecycle::Lifecycle;
 
 mod auth;
 mod environ;
@@ -21,28 +21,58 @@ mod wire;
 
 /// What one router serves: its checks by endpoint, sorted by name, and its settings.
 pub(crate) struct Endpoints {
-    pub(crate) readiness: Vec<Arc<Check>>,
-    pub(crate) liveliness: Vec<Arc<Check>>,
-    pub(crate) environ: Vec<Arc<Check>>,
-    pub(crate) health: BTreeMap<String, Arc<Check>>,
+    pub(crate) readiness: Endpoint,
+    pub(crate) liveliness: Endpoint,
+    pub(crate) environ: Endpoint,
+    pub(crate) health: Endpoint,
     pub(crate) secret: Option<String>,
     /// Whether the environ endpoint asks for the secret too.
     pub(crate) protect_environ: bool,
     pub(crate) failure_status: StatusCode,
+    pub(crate) lifecycle: Lifecycle,
     pub(crate) started: Instant,
 }
 
-impl Default for Endpoints {
-    fn default() -> Self {
+impl Endpoints {
+    /// `checks` by kind: readiness, liveliness, environ, health; each sorted by name.
+    pub(crate) fn new(
+        checks: [Vec<Arc<Monitor>>; 4],
+        secret: Option<String>,
+        protect_environ: bool,
+        failure_status: StatusCode,
+        lifecycle: Lifecycle,
+    ) -> Self {
+        let [readiness, liveliness, environ, health] = checks.map(Endpoint::new);
         Endpoints {
-            readiness: Vec::new(),
-            liveliness: Vec::new(),
-            environ: Vec::new(),
-            health: BTreeMap::new(),
-            secret: None,
-            protect_environ: false,
-            failure_status: StatusCode::INTERNAL_SERVER_ERROR,
+            readiness,
+            liveliness,
+            environ,
+            health,
+            secret,
+            protect_environ,
+            failure_status,
+            lifecycle,
             started: Instant::now(),
+        }
+    }
+}
+
+/// The checks of one endpoint, and what the wire format keeps of each.
+pub(crate) struct Endpoint {
+    pub(crate) checks: Checks,
+    /// One per check, in the same order.
+    pub(crate) shown: Vec<wire::Shown>,
+}
+
+impl Endpoint {
+    fn new(monitors: Vec<Arc<Monitor>>) -> Self {
+        let shown = monitors
+            .iter()
+            .map(|m| wire::Shown::new(m.info.name()))
+            .collect();
+        Endpoint {
+            checks: Checks::new(monitors),
+            shown,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `/.well-known/heartbeat/readiness` and `/.well-known/heartbeat/liveliness`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,68 +9,87 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{Endpoints, wire};
-use crate::engine::{Check, Served, run_all};
+use tokio::time::Instant;
+
+use super::{Endpoint, Endpoints, wire};
+use crate::engine;
 use crate::outcome::Outcome;
 
 /// Readiness also fails while the process drains, is marked not ready, or has not started
-/// (see [`crate::lifecycle`]); those checks are read now, never cached.
+/// (see [`crate::lifecycle`]); those conditions are read after the checks ran, never cached,
+/// so a probe in flight when SIGTERM arrives already fails.
 pub(super) async fn readiness(State(endpoints): State<Arc<Endpoints>>) -> Response {
-    let lifecycle = crate::lifecycle::readiness();
-    probe(&endpoints.readiness, lifecycle, endpoints.failure_status).await
+    probe(&endpoints, &endpoints.readiness, true).await
 }
 
 pub(super) async fn liveliness(State(endpoints): State<Arc<Endpoints>>) -> Response {
-    probe(&endpoints.liveliness, Vec::new(), endpoints.failure_status).await
+    probe(&endpoints, &endpoints.liveliness, false).await
 }
 
-/// 200 with every check's object when all passed, `failure_status` otherwise. The body is
-/// assembled from each result's rendering (see [`wire::write_check`]), sorted by name.
-async fn probe(
-    checks: &[Arc<Check>],
-    lifecycle: Vec<(&str, Outcome)>,
-    failure_status: StatusCode,
-) -> Response {
-    let results = run_all(checks).await;
-    let lifecycle: Vec<(&str, String)> = lifecycle
-        .into_iter()
-        .map(|(name, outcome)| {
-            (
-                name,
-                wire::outcome_object(&outcome, Duration::ZERO).to_string(),
-            )
-        })
-        .collect();
-    let passed = lifecycle.is_empty()
-        && results
-            .iter()
-            .all(|(_, served)| served.report.outcome.passed());
+/// One entry of the answer's `checks`.
+enum Entry<'a> {
+    /// Check `i` of the endpoint; with the name it asked for when that name was taken.
+    Check(usize, Option<&'a str>),
+    Lifecycle(Outcome),
+}
 
-    // A check is shown under the name its result asked for, unless another check holds that
-    // key already; then under its registered name. Lifecycle checks take their keys last.
-    let mut objects: BTreeMap<&str, Object<'_>> = BTreeMap::new();
-    for (check, served) in &results {
-        let key = match served.report.outcome.name() {
-            Some(asked) if !objects.contains_key(asked) => asked,
-            _ => check.info.name(),
-        };
-        objects.insert(key, Object::Served(served));
-    }
-    for (name, rendered) in &lifecycle {
-        objects.insert(name, Object::Rendered(rendered));
-    }
+/// 200 with every check's object when all passed, `failure_status` otherwise.
+///
+/// Every check shows under a key of its own, so a failure is never hidden: its registered
+/// name, or the name its result asked for (`(name, bool, data)`) when no other check or
+/// lifecycle condition has that name; a check whose asked name was taken shows under its own
+/// name with `asked_name` in its object. The status is that of the checks shown.
+async fn probe(endpoints: &Endpoints, endpoint: &Endpoint, lifecycle: bool) -> Response {
+    let answer = endpoint.checks.evaluate(None).await;
+    let lifecycle = if lifecycle {
+        endpoints.lifecycle.readiness()
+    } else {
+        Vec::new()
+    };
+    let states = &answer.states;
+    let passed = lifecycle.is_empty() && states.iter().all(|s| s.outcome.passed());
+    let monitors = endpoint.checks.monitors();
+    let renamed = states
+        .iter()
+        .zip(monitors)
+        .any(|(s, m)| s.outcome.name().is_some_and(|n| n != m.info.name()));
 
-    let mut body = String::with_capacity(32 + 96 * objects.len());
+    let mut body = String::with_capacity(32 + 96 * states.len());
     body.push_str("{\"checks\":{");
-    for (i, (key, object)) in objects.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
+    if !renamed && lifecycle.is_empty() {
+        // The common case: every check under its own name, already in name order.
+        for (i, state) in states.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            let shown = &endpoint.shown[i];
+            body.push_str(&shown.key);
+            body.push(':');
+            shown.write(&mut body, state, age(state.started, answer.asked));
         }
-        wire::write_str(&mut body, key);
-        body.push(':');
-        match object {
-            Object::Served(served) => wire::write_check(&mut body, served),
-            Object::Rendered(rendered) => body.push_str(rendered),
+    } else {
+        let entries = entries(endpoint, &answer.states, lifecycle);
+        for (i, (key, entry)) in entries.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            wire::write_str(&mut body, key);
+            body.push(':');
+            match entry {
+                Entry::Check(i, None) => {
+                    let state = &states[*i];
+                    endpoint.shown[*i].write(&mut body, state, age(state.started, answer.asked));
+                }
+                Entry::Check(i, Some(asked)) => {
+                    let state = &states[*i];
+                    let mut object = wire::outcome_object(&state.outcome, state.duration);
+                    object["asked_name"] = (*asked).into();
+                    body.push_str(&object.to_string());
+                }
+                Entry::Lifecycle(outcome) => {
+                    body.push_str(&wire::outcome_object(outcome, Duration::ZERO).to_string());
+                }
+            }
         }
     }
     body.push_str(if passed {
@@ -80,12 +100,53 @@ async fn probe(
     let status = if passed {
         StatusCode::OK
     } else {
-        failure_status
+        endpoints.failure_status
     };
     wire::json(status, body)
 }
 
-enum Object<'a> {
-    Served(&'a Served),
-    Rendered(&'a str),
+/// How old a state was when the request asked, if it started before: a reused result.
+pub(super) fn age(started: Instant, asked: Instant) -> Option<Duration> {
+    (started < asked).then(|| asked - started)
+}
+
+/// Every entry under its key, sorted by key. Registered names are reserved first, then the
+/// lifecycle conditions', then the names checks asked for, in name order.
+fn entries<'a>(
+    endpoint: &Endpoint,
+    states: &'a [Arc<engine::State>],
+    lifecycle: Vec<(&'static str, Outcome)>,
+) -> Vec<(Cow<'a, str>, Entry<'a>)> {
+    let monitors = endpoint.checks.monitors();
+    let mut keys: BTreeMap<Cow<'a, str>, Entry<'a>> = monitors
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (Cow::Owned(m.info.name().to_owned()), Entry::Check(i, None)))
+        .collect();
+    for (name, outcome) in lifecycle {
+        let key = if keys.contains_key(name) {
+            Cow::Owned(format!("{name} (lifecycle)"))
+        } else {
+            Cow::Borrowed(name)
+        };
+        keys.insert(key, Entry::Lifecycle(outcome));
+    }
+    for (i, (state, monitor)) in states.iter().zip(monitors).enumerate() {
+        let Some(asked) = state.outcome.name() else {
+            continue;
+        };
+        if asked == monitor.info.name() {
+            continue;
+        }
+        if keys.contains_key(asked) {
+            keys.insert(
+                Cow::Owned(monitor.info.name().to_owned()),
+                Entry::Check(i, Some(asked)),
+            );
+        } else {
+            keys.remove(monitor.info.name());
+            keys.insert(Cow::Borrowed(asked), Entry::Check(i, None));
+        }
+    }
+    keys.into_iter().collect()
 }

@@ -1,5 +1,6 @@
 //! What every answer shares: JSON with `Cache-Control: no-cache`, and a check's JSON object.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -7,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::engine::Served;
+use crate::engine::State;
 use crate::outcome::Outcome;
 
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
@@ -54,23 +55,51 @@ pub(super) fn seconds(duration: Duration) -> Value {
     json!((duration.as_secs_f64() * 1e6).round() / 1e6)
 }
 
-/// Writes one check's object: its data, `status`, `time` (unless the data has one), `age` when
-/// the result was reused (unless the data has one), and `message` when it failed. The object
-/// is rendered once per run and reused; only `age` is added per request.
-pub(super) fn write_check(body: &mut String, served: &Served) {
-    let report = &served.report;
-    let rendered = report
-        .rendered
-        .get_or_init(|| outcome_object(&report.outcome, report.time).to_string());
-    match served.age {
-        Some(age) if !report.outcome.data().contains_key("age") => {
-            // `rendered` is a JSON object: it ends with `}`.
-            body.push_str(&rendered[..rendered.len() - 1]);
+/// What the wire format keeps of one check: its name as a JSON string, and its last state's
+/// object, rendered once per state however many requests show it.
+pub(crate) struct Shown {
+    pub(super) key: String,
+    rendered: Mutex<Option<(Arc<State>, String)>>,
+}
+
+impl Shown {
+    pub(super) fn new(name: &str) -> Self {
+        Shown {
+            key: Value::from(name).to_string(),
+            rendered: Mutex::default(),
+        }
+    }
+
+    /// Writes the object of `state`: its data, `status`, `time` (unless the data has one),
+    /// `message` when it failed, and `age` when it was reused (unless the data has one).
+    pub(super) fn write(&self, body: &mut String, state: &Arc<State>, age: Option<Duration>) {
+        let mut rendered = self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
+        let object = match &*rendered {
+            Some((shown, object)) if Arc::ptr_eq(shown, state) => object,
+            _ => {
+                let object = outcome_object(&state.outcome, state.duration).to_string();
+                &rendered.insert((Arc::clone(state), object)).1
+            }
+        };
+        write_object(
+            body,
+            object,
+            age.filter(|_| !state.outcome.data().contains_key("age")),
+        );
+    }
+}
+
+/// Writes a rendered object, adding `age` when given.
+pub(super) fn write_object(body: &mut String, object: &str, age: Option<Duration>) {
+    match age {
+        Some(age) => {
+            // `object` is a JSON object: it ends with `}`.
+            body.push_str(&object[..object.len() - 1]);
             body.push_str(",\"age\":");
             body.push_str(&seconds(age).to_string());
             body.push('}');
         }
-        _ => body.push_str(rendered),
+        None => body.push_str(object),
     }
 }
 

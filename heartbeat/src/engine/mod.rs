@@ -1,0 +1,318 @@
+//! Running checks (SPEC §7, §11): one state per check, written only by its runs, read by every
+//! output.
+//!
+//! Every served check is a [`Monitor`]: its settings and a watch channel holding its [`Slot`]
+//! (the current [`State`] and the run in flight). A request asks a set of checks ([`Checks`])
+//! for their states; each check answers from its state while it is fresh (younger than its
+//! cache time, counted from the run's start), joins the run in flight, or starts one. A run is
+//! owned by nobody but itself ([`run`]): it outlives the request that started it, and its guard
+//! leaves a result and frees the check however it ends. A waiting request never waits past the
+//! run's deadline (`started + timeout`): at the deadline it records the timeout itself, so a
+//! check that blocks its thread cannot hang a probe. Concurrent requests for the same set of
+//! checks share one evaluation, so memory grows with the checks, not with requests × checks.
+
+mod log;
+mod run;
+mod state;
+mod threads;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::{Shared, join_all};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use self::state::{Phase, Running, Slot};
+use crate::builder::Check;
+use crate::outcome::Outcome;
+use crate::registry::{CheckInfo, Runner};
+
+pub(crate) use self::state::State;
+pub(crate) use self::threads::MAX_THREADS;
+
+/// The timeout of a check that sets none, when the router sets none either: below the 1 s
+/// Kubernetes gives a probe by default.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// How long a result is reused when neither the check nor the router says otherwise.
+pub(crate) const DEFAULT_CACHE: Duration = Duration::from_secs(1);
+
+/// A check as one router serves it: what it is, how it runs, and its published state.
+pub(crate) struct Monitor {
+    pub(crate) info: CheckInfo,
+    runner: Runner,
+    pub(crate) timeout: Duration,
+    pub(crate) cache: Duration,
+    slot: watch::Sender<Slot>,
+    log: log::Log,
+    /// Whether it was logged that this (async) check blocked its thread.
+    blocked: AtomicBool,
+}
+
+/// What a request does for one check.
+enum Next {
+    /// Answer with this state.
+    Ready(Arc<State>),
+    /// Wait for run `n`.
+    Wait(u64),
+}
+
+impl Monitor {
+    pub(crate) fn new(check: Check, default_timeout: Duration, default_cache: Duration) -> Self {
+        let (info, runner) = check.into_parts();
+        Monitor {
+            timeout: info.timeout.unwrap_or(default_timeout),
+            cache: info.cache.unwrap_or(default_cache),
+            info,
+            runner,
+            slot: watch::Sender::new(Slot::default()),
+            log: log::Log::default(),
+            blocked: AtomicBool::new(false),
+        }
+    }
+
+    /// The current state if it may stand for a run asked for at `now`.
+    fn fresh(&self, now: Instant) -> Option<Arc<State>> {
+        let slot = self.slot.borrow();
+        let current = slot.current.as_ref()?;
+        current
+            .is_fresh(now, self.cache)
+            .then(|| Arc::clone(current))
+    }
+
+    /// The state for a request made at `now`: fresh, from the run in flight, or from a run
+    /// started now. Never waits past the run's deadline. A run that was lost (its runtime shut
+    /// down while this request, on another runtime, waited for it) is run once more.
+    pub(crate) async fn state(self: &Arc<Self>, now: Instant) -> Arc<State> {
+        let state = self.try_state(now).await;
+        if state.lost {
+            return self.try_state(Instant::now()).await;
+        }
+        state
+    }
+
+    async fn try_state(self: &Arc<Self>, now: Instant) -> Arc<State> {
+        let mut next = None;
+        let mut launch = false;
+        self.slot.send_if_modified(|slot| {
+            let fresh = slot
+                .current
+                .as_ref()
+                .filter(|c| c.is_fresh(now, self.cache));
+            if let Some(current) = fresh {
+                next = Some(Next::Ready(Arc::clone(current)));
+                return false;
+            }
+            if let Some(running) = &slot.running {
+                // A run that outlived its deadline stands as its recorded timeout until it
+                // returns; it is not started again meanwhile.
+                next = Some(match &slot.current {
+                    Some(current) if current.run >= running.id => Next::Ready(Arc::clone(current)),
+                    _ => Next::Wait(running.id),
+                });
+                return false;
+            }
+            slot.runs += 1;
+            slot.running = Some(Running {
+                id: slot.runs,
+                phase: Phase::Queued(now),
+                expired: false,
+            });
+            next = Some(Next::Wait(slot.runs));
+            launch = true;
+            true
+        });
+        match next {
+            Some(Next::Ready(state)) => state,
+            Some(Next::Wait(id)) => {
+                if launch {
+                    self.launch(id, now);
+                }
+                self.wait(id).await
+            }
+            None => self.lost(now, "no decision was made"),
+        }
+    }
+
+    /// Waits for run `id`'s state, or records its timeout at its deadline.
+    async fn wait(self: &Arc<Self>, id: u64) -> Arc<State> {
+        let mut receiver = self.slot.subscribe();
+        loop {
+            let deadline = {
+                let slot = receiver.borrow_and_update();
+                if let Some(current) = slot.current.as_ref().filter(|s| s.run >= id) {
+                    return Arc::clone(current);
+                }
+                match &slot.running {
+                    Some(running) if running.id == id => running.phase.since() + self.timeout,
+                    _ => return self.lost(Instant::now(), "the run left no result"),
+                }
+            };
+            match tokio::time::timeout_at(deadline, receiver.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return self.lost(Instant::now(), "the check was dropped"),
+                Err(_) => return self.expire(id),
+            }
+        }
+    }
+
+    /// Run `id` reached its deadline without a result: records its timeout (once, by the first
+    /// request to see it) and keeps the check busy until the run returns.
+    fn expire(&self, id: u64) -> Arc<State> {
+        let mut answer = None;
+        let mut recorded = None;
+        self.slot.send_if_modified(|slot| {
+            if let Some(current) = slot.current.as_ref().filter(|s| s.run >= id) {
+                answer = Some(Arc::clone(current));
+                return false;
+            }
+            let Some(running) = slot.running.as_mut().filter(|r| r.id == id) else {
+                return false;
+            };
+            running.expired = true;
+            let (since, message) = match running.phase {
+                Phase::Queued(since) => (since, self.not_started()),
+                Phase::Started(since) => (since, format!("timed out after {:?}", self.timeout)),
+            };
+            recorded = slot.record(id, Outcome::fail(message), since, self.timeout, false);
+            answer = recorded.as_ref().map(|(state, _)| Arc::clone(state));
+            recorded.is_some()
+        });
+        if let Some((state, change)) = &recorded {
+            self.log.state(&self.span(), state, change);
+        }
+        answer.unwrap_or_else(|| self.lost(Instant::now(), "the run left no result"))
+    }
+
+    /// Why a run never started within its timeout.
+    fn not_started(&self) -> String {
+        match self.runner {
+            Runner::Sync(_) => format!(
+                "did not start within its timeout of {:?}: all {MAX_THREADS} of heartbeat's threads for sync checks are busy (hung sync checks?)",
+                self.timeout
+            ),
+            Runner::Async(_) => format!(
+                "did not start within its timeout of {:?}: the runtime did not poll it (overloaded?)",
+                self.timeout
+            ),
+        }
+    }
+
+    /// A failure that is not recorded: the answer for an engine fault that cannot happen by
+    /// construction, rather than a panic.
+    fn lost(&self, now: Instant, why: &str) -> Arc<State> {
+        Arc::new(State {
+            outcome: Outcome::fail(format!("heartbeat lost track of this check's run: {why}")),
+            run: 0,
+            started: now,
+            duration: Duration::ZERO,
+            failures: 1,
+            successes: 0,
+            last_success: None,
+            lost: true,
+        })
+    }
+
+    /// The span every run and log line of this check is in.
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!("heartbeat_check", kind = %self.info.kind, name = %self.info.name)
+    }
+}
+
+/// The states of one evaluation, in selection order.
+type States = Arc<[Arc<State>]>;
+
+/// One evaluation of a set of checks, shared by every request that asks for the same set
+/// while it runs.
+type Evaluation = Shared<Pin<Box<dyn Future<Output = States> + Send>>>;
+
+/// At most this many different sets of checks keep their evaluation for sharing.
+const EVALUATIONS: usize = 64;
+
+/// The checks of one endpoint, sorted by name, and the evaluations in flight.
+pub(crate) struct Checks {
+    monitors: Vec<Arc<Monitor>>,
+    /// By selection (`None`: every check).
+    evaluations: Mutex<HashMap<Option<Box<[usize]>>, Evaluation>>,
+}
+
+/// The states of the checks a request asked for, in the order asked.
+pub(crate) struct Answer {
+    /// When the request asked: a state that started before this was reused.
+    pub(crate) asked: Instant,
+    pub(crate) states: Vec<Arc<State>>,
+}
+
+impl Checks {
+    pub(crate) fn new(monitors: Vec<Arc<Monitor>>) -> Self {
+        Checks {
+            monitors,
+            evaluations: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn monitors(&self) -> &[Arc<Monitor>] {
+        &self.monitors
+    }
+
+    /// The states of the selected checks (`None`: all), in selection order: at once when all
+    /// are fresh, else from an evaluation shared with concurrent requests for the same set.
+    pub(crate) async fn evaluate(&self, selection: Option<&[usize]>) -> Answer {
+        let asked = Instant::now();
+        let count = selection.map_or(self.monitors.len(), <[usize]>::len);
+        let mut states = Vec::with_capacity(count);
+        for monitor in self.selected(selection) {
+            match monitor.fresh(asked) {
+                Some(state) => states.push(state),
+                None => break,
+            }
+        }
+        if states.len() < count {
+            states = self.evaluation(selection, asked).await.to_vec();
+        }
+        Answer { asked, states }
+    }
+
+    fn selected<'a>(
+        &'a self,
+        selection: Option<&'a [usize]>,
+    ) -> impl Iterator<Item = &'a Arc<Monitor>> + 'a {
+        let all = selection.is_none().then(|| self.monitors.iter());
+        let some = selection
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.monitors.get(i));
+        all.into_iter().flatten().chain(some)
+    }
+
+    /// The evaluation in flight for this selection, or a new one.
+    fn evaluation(&self, selection: Option<&[usize]>, asked: Instant) -> Evaluation {
+        let key = selection.map(Box::from);
+        let mut evaluations = self
+            .evaluations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let in_flight = evaluations.get(&key).filter(|e| e.peek().is_none());
+        if let Some(evaluation) = in_flight {
+            return evaluation.clone();
+        }
+        if evaluations.len() >= EVALUATIONS {
+            evaluations.retain(|_, evaluation| evaluation.peek().is_none());
+        }
+        let monitors: Vec<Arc<Monitor>> = self.selected(selection).cloned().collect();
+        let evaluation: Pin<Box<dyn Future<Output = States> + Send>> = Box::pin(async move {
+            join_all(monitors.iter().map(|monitor| monitor.state(asked)))
+                .await
+                .into()
+        });
+        let evaluation = evaluation.shared();
+        evaluations.insert(key, evaluation.clone());
+        evaluation
+    }
+}
