@@ -1,15 +1,31 @@
-//! Issue 4's benchmark: what heartbeat's readiness costs next to a plain axum handler.
+//! heartbeat's benchmark (issues 4 and 13): what heartbeat costs next to a plain axum handler.
 //!
 //! ```text
-//! cargo run --release -p heartbeat-bench
+//! cargo run --release -p heartbeat-bench                  # every section, about 5 minutes
+//! cargo run --release -p heartbeat-bench -- instructions  # one section (or several, by name)
 //! ```
 //!
-//! runs every figure in about 80 seconds and prints one markdown table, with the machine and
-//! the date. The loaded figures use `wrk` (`apt-get install -y wrk`); without it they fall back
-//! to a built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only.
+//! prints one markdown table, with the machine and the date. The sections:
 //!
-//! `heartbeat-bench serve plain|heartbeat PORT` is the child server of the memory figure:
-//! the bench starts it itself.
+//! - `overhead`, `wire`: readiness with no checks vs a plain handler answering the same bytes,
+//!   in-process and over loopback (req/s); `concurrency`, `storm`, `scale`: checks run
+//!   concurrently, single flight and the cache, cost per check; `memory`: a child server's
+//!   peak RSS under load.
+//! - `instructions`: CPU instructions per request counted under callgrind, which repeat to
+//!   within about 0.5% where req/s on a shared machine moves by ±10% (plain handler, readiness
+//!   with none / one / 100 cached checks, environ, `/health/` with none / 100 cached checks
+//!   and the cost of one more, one async and one sync check with cache 0). It needs valgrind
+//!   (Debian: `apt-get install -y valgrind`); without it the section says "not measured".
+//!   See [`instructions`] for how the counts are taken.
+//! - `crowd`: readiness with 1,000 trivial sync checks under 2,000 connections: the share of
+//!   200 answers and the server's peak RSS (issue 13, defect 9).
+//!
+//! The loaded figures use `wrk` (`apt-get install -y wrk`); without it they fall back to a
+//! built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only, and every loop is
+//! bounded in time and count.
+//!
+//! `heartbeat-bench serve plain|heartbeat|crowd|instructions PORT` is the child server of the
+//! memory, crowd and instruction figures: the bench starts it itself.
 
 mod child;
 mod crowd;
