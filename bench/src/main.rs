@@ -1,7 +1,7 @@
 //! heartbeat's benchmark (issues 4 and 13): what heartbeat costs next to a plain axum handler.
 //!
 //! ```text
-//! cargo run --release -p heartbeat-bench                  # every section, about 5 minutes
+//! cargo run --release -p heartbeat-bench                  # every section, about 2 minutes
 //! cargo run --release -p heartbeat-bench -- instructions  # one section (or several, by name)
 //! ```
 //!
@@ -184,7 +184,7 @@ fn bench(selected: &[&str]) -> BenchResult<()> {
     eprintln!(
         "heartbeat-bench: {}; progress on stderr, the table on stdout",
         if selected.len() == SECTIONS.len() {
-            "about 5 minutes"
+            "about 2 minutes"
         } else {
             "selected sections only"
         }
