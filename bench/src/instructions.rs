@@ -1,5 +1,5 @@
 //! Section 6, CPU instructions per request counted under callgrind: unlike req/s on a shared
-//! machine, the same build and the same requests give the same count to within about 0.5%.
+//! machine, the same build and the same requests give the same count to within about 1%.
 //!
 //! The bench starts its own child, `heartbeat-bench serve instructions 0`, under
 //! `valgrind --tool=callgrind` with one tokio worker thread. The child serves, in one router,
@@ -60,8 +60,8 @@ const PLAIN: &str = "/plain";
 const PLAIN_JSON: &str = "/plain-json";
 
 /// The ratios this section measured on the pre-rewrite engine, 2026-11-22 (the mean of three
-/// runs): no figure may get worse. (PERFORMANCE.md's figures of the same day came from another client and plain
-/// handler, and do not match these; see the README.)
+/// runs): no figure may get worse. (PERFORMANCE.md's figures of the same day came from another
+/// client and plain handler, and do not match these; see the README.)
 const BEFORE_NO_CHECKS: f64 = 1.08;
 const BEFORE_ONE_CACHED: f64 = 1.27;
 const BEFORE_MANY_CACHED: f64 = 28.18;
@@ -72,9 +72,9 @@ const BEFORE_PER_CHECK_PERCENT: f64 = 34.53;
 const BEFORE_COLD_ASYNC: f64 = 2.02;
 const BEFORE_COLD_SYNC: f64 = 2.34;
 /// How much worse than before a figure may read and still count as "no worse": callgrind
-/// counts repeat to about 0.5% here (the plain handler's first and last counts show it), a
-/// ratio of two of them to about 1% (environ's, whose uptime is formatted anew, to 2%); a
-/// sync check's hand-off to another thread, to a few percent.
+/// counts repeat to about 1% here (the plain handler's first and last counts show it; environ,
+/// whose uptime is formatted anew, to 2%); a sync check's hand-off to another thread, to a
+/// few percent.
 const NOISE: f64 = 0.02;
 const NOISE_SYNC: f64 = 0.05;
 /// Issue 13's goal for readiness with one cached check, and issue 19's for environ.

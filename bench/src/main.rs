@@ -12,7 +12,7 @@
 //!   concurrently, single flight and the cache, cost per check; `memory`: a child server's
 //!   peak RSS under load.
 //! - `instructions`: CPU instructions per request counted under callgrind, which repeat to
-//!   within about 0.5% where req/s on a shared machine moves by ±10% (plain handler, readiness
+//!   within about 1% where req/s on a shared machine moves by ±10% (plain handler, readiness
 //!   with none / one / 100 cached checks, environ, `/health/` with none / 100 cached checks
 //!   and the cost of one more, one async and one sync check with cache 0). It needs valgrind
 //!   (Debian: `apt-get install -y valgrind`); without it the section says "not measured".
