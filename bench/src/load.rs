@@ -1,13 +1,22 @@
 //! Load generators: `wrk` when it is installed, else a small HTTP/1.1 keep-alive client.
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::BenchResult;
+use crate::child::with_open_files;
+
+/// The open files a process needs for `connections` sockets, with room for the rest.
+pub(crate) fn open_files_for(connections: usize) -> u64 {
+    u64::try_from(connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(256)
+}
 
 /// Where a load generator sends its GETs.
 #[derive(Debug, Clone, Copy)]
@@ -92,12 +101,16 @@ fn wrk(
     duration: Duration,
 ) -> BenchResult<Load> {
     let url = format!("http://{}{}", target.addr, target.path);
-    let output = Command::new("wrk")
-        .arg(format!("-t{threads}"))
-        .arg(format!("-c{connections}"))
-        .arg(format!("-d{}s", duration.as_secs().max(1)))
-        .arg("--latency")
-        .arg(&url)
+    let args = [
+        format!("-t{threads}"),
+        format!("-c{connections}"),
+        format!("-d{}s", duration.as_secs().max(1)),
+        "--latency".to_owned(),
+        url.clone(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = with_open_files(OsStr::new("wrk"), &args, open_files_for(connections))
+        .stdin(Stdio::null())
         .output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
@@ -198,7 +211,10 @@ async fn client(target: Target, deadline: Instant) -> Load {
 }
 
 /// Reads one response with a `Content-Length` body; returns its status.
-async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<u16> {
+pub(crate) async fn read_response(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<u16> {
     let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     buffer.clear();
     let mut chunk = [0_u8; 8192];

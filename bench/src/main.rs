@@ -1,16 +1,35 @@
-//! Issue 4's benchmark: what heartbeat's readiness costs next to a plain axum handler.
+//! heartbeat's benchmark (issues 4 and 13): what heartbeat costs next to a plain axum handler.
 //!
 //! ```text
-//! cargo run --release -p heartbeat-bench
+//! cargo run --release -p heartbeat-bench                  # every section, about 2 minutes
+//! cargo run --release -p heartbeat-bench -- instructions  # one section (or several, by name)
 //! ```
 //!
-//! runs every figure in about 80 seconds and prints one markdown table, with the machine and
-//! the date. The loaded figures use `wrk` (`apt-get install -y wrk`); without it they fall back
-//! to a built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only.
+//! prints one markdown table, with the machine and the date. The sections:
 //!
-//! `heartbeat-bench serve plain|heartbeat PORT` is the child server of the memory figure:
-//! the bench starts it itself.
+//! - `overhead`, `wire`: readiness with no checks vs a plain handler answering the same bytes,
+//!   in-process and over loopback (req/s); `concurrency`, `storm`, `scale`: checks run
+//!   concurrently, single flight and the cache, cost per check; `memory`: a child server's
+//!   peak RSS under load.
+//! - `instructions`: CPU instructions per request counted under callgrind, which repeat to
+//!   within about 1% where req/s on a shared machine moves by ±10% (plain handler, readiness
+//!   with none / one / 100 cached checks, environ, `/health/` with none / 100 cached checks
+//!   and the cost of one more, one async and one sync check with cache 0). It needs valgrind
+//!   (Debian: `apt-get install -y valgrind`); without it the section says "not measured".
+//!   See [`instructions`] for how the counts are taken.
+//! - `crowd`: readiness with 1,000 trivial sync checks under 2,000 connections: the share of
+//!   200 answers and the server's peak RSS (issue 13, defect 9).
+//!
+//! The loaded figures use `wrk` (`apt-get install -y wrk`); without it they fall back to a
+//! built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only, and every loop is
+//! bounded in time and count.
+//!
+//! `heartbeat-bench serve plain|heartbeat|crowd|instructions PORT` is the child server of the
+//! memory, crowd and instruction figures: the bench starts it itself.
 
+mod child;
+mod crowd;
+mod instructions;
 mod load;
 mod machine;
 mod measure;
@@ -35,6 +54,8 @@ enum Met {
     Info,
     /// The figure could not be measured.
     Failed,
+    /// A tool the figure needs is missing: no number, and no pretence of one.
+    NotMeasured,
 }
 
 impl From<bool> for Met {
@@ -50,6 +71,7 @@ impl Met {
             Met::No => "**NO**",
             Met::Info => "—",
             Met::Failed => "**failed**",
+            Met::NotMeasured => "not measured",
         }
     }
 }
@@ -75,6 +97,19 @@ impl Row {
     }
 }
 
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// The runtime of the bench and of its child servers: tokio's default multi-thread one.
 fn runtime() -> BenchResult<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
@@ -82,20 +117,35 @@ fn runtime() -> BenchResult<tokio::runtime::Runtime> {
         .build()?)
 }
 
-const USAGE: &str = "usage: heartbeat-bench               run the benchmark and print the table
-       heartbeat-bench serve plain|heartbeat PORT
-                                     serve readiness on 127.0.0.1:PORT (0: any) until stdin closes";
+/// The sections, in the order a full run measures them.
+const SECTIONS: [&str; 8] = [
+    "overhead",
+    "scale",
+    "concurrency",
+    "wire",
+    "storm",
+    "memory",
+    "instructions",
+    "crowd",
+];
+
+const USAGE: &str =
+    "usage: heartbeat-bench [SECTION…]     run these sections (default: all) and print the table
+         sections: overhead scale concurrency wire storm memory instructions crowd
+       heartbeat-bench serve plain|heartbeat|crowd|instructions PORT
+                                     serve on 127.0.0.1:PORT (0: any) until stdin closes";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args[..] {
-        [] => bench(),
+        [] => bench(&SECTIONS),
         ["serve", kind, port] => serve::child(kind, port),
         ["-h" | "--help"] => {
             println!("{USAGE}");
             Ok(())
         }
+        _ if args.iter().all(|arg| SECTIONS.contains(arg)) => bench(&args),
         _ => Err(USAGE.into()),
     };
     match result {
@@ -125,12 +175,20 @@ where
     }
 }
 
-fn bench() -> BenchResult<()> {
+fn bench(selected: &[&str]) -> BenchResult<()> {
     let started = Instant::now();
     let date = machine::utc_now();
     let machine_before = machine::describe();
     let loader = Loader::detect();
-    eprintln!("heartbeat-bench: about 80 s; progress on stderr, the table on stdout");
+    let wants = |section: &str| selected.contains(&section);
+    eprintln!(
+        "heartbeat-bench: {}; progress on stderr, the table on stdout",
+        if selected.len() == SECTIONS.len() {
+            "about 2 minutes"
+        } else {
+            "selected sections only"
+        }
+    );
     if loader == Loader::BuiltIn {
         eprintln!(
             "heartbeat-bench: WARNING: wrk is missing (Debian: `apt-get install -y wrk`); \
@@ -140,24 +198,48 @@ fn bench() -> BenchResult<()> {
     let rows = runtime()?.block_on(async {
         let mut rows = Vec::new();
         let rows_ = &mut rows;
-        section(
-            rows_,
-            "1a. overhead in-process",
-            started,
-            measure::overhead_in_process(),
-        )
-        .await;
-        section(rows_, "4. scale", started, measure::scale()).await;
-        section(rows_, "2. concurrency", started, measure::concurrency()).await;
-        section(
-            rows_,
-            "1b. overhead end-to-end",
-            started,
-            measure::overhead_end_to_end(loader),
-        )
-        .await;
-        section(rows_, "3. storm", started, measure::storm(loader)).await;
-        section(rows_, "5. memory", started, measure::memory(loader)).await;
+        if wants("overhead") {
+            section(
+                rows_,
+                "1a. overhead in-process",
+                started,
+                measure::overhead_in_process(),
+            )
+            .await;
+        }
+        if wants("scale") {
+            section(rows_, "4. scale", started, measure::scale()).await;
+        }
+        if wants("concurrency") {
+            section(rows_, "2. concurrency", started, measure::concurrency()).await;
+        }
+        if wants("wire") {
+            section(
+                rows_,
+                "1b. overhead end-to-end",
+                started,
+                measure::overhead_end_to_end(loader),
+            )
+            .await;
+        }
+        if wants("storm") {
+            section(rows_, "3. storm", started, measure::storm(loader)).await;
+        }
+        if wants("memory") {
+            section(rows_, "5. memory", started, measure::memory(loader)).await;
+        }
+        if wants("instructions") {
+            section(
+                rows_,
+                "6. instructions (callgrind)",
+                started,
+                instructions::instructions(),
+            )
+            .await;
+        }
+        if wants("crowd") {
+            section(rows_, "7. crowd", started, crowd::crowd(loader)).await;
+        }
         rows
     });
     let elapsed = started.elapsed();
@@ -178,6 +260,9 @@ fn bench() -> BenchResult<()> {
             out,
             "load generator: built-in client (**wrk is missing**: `apt-get install -y wrk`)"
         )?,
+    }
+    if wants("instructions") {
+        writeln!(out, "{}", instructions::describe())?;
     }
     writeln!(
         out,

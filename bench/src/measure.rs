@@ -1,9 +1,6 @@
 //! The measurements of issue 4; each returns rows of the table.
 
 use std::future::Future;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -15,6 +12,7 @@ use axum::routing::get;
 use futures_util::future::join_all;
 use heartbeat::{Check, Heartbeat};
 
+use crate::child::ChildServer;
 use crate::load::{Load, Loader, Target};
 use crate::machine::peak_rss_kib;
 use crate::serve::{self, READINESS, Server, bare, call, ok, plain_copy};
@@ -50,6 +48,9 @@ const SCALE_PASSES: usize = 2;
 
 /// The memory figure: load on each child server.
 const MEMORY_LOAD: Duration = Duration::from_secs(5);
+
+/// How long a child server has to stop once its stdin closes, before it is killed.
+const CHILD_STOP: Duration = Duration::from_secs(5);
 
 /// `heartbeat / plain` formatted, with the goal.
 fn ratio(heartbeat: f64, plain: f64) -> f64 {
@@ -114,8 +115,13 @@ async fn in_process_rate_here(router: &Router, budget: Duration) -> BenchResult<
 /// A plain handler that builds and serialises the same JSON document as heartbeat's readiness
 /// with no checks, on every request: where heartbeat's own per-request cost goes.
 fn plain_json() -> Router {
+    plain_json_at(READINESS)
+}
+
+/// [`plain_json`] at `path`.
+pub(crate) fn plain_json_at(path: &str) -> Router {
     Router::new().route(
-        READINESS,
+        path,
         get(|| async {
             let body = serde_json::json!({ "status": true, "checks": serde_json::Map::new() });
             (
@@ -474,76 +480,21 @@ pub(crate) async fn scale() -> BenchResult<Vec<Row>> {
     Ok(rows)
 }
 
-/// A child server, killed and reaped on drop if it has not stopped by then.
-struct ChildServer {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ChildServer {
-    /// Starts `heartbeat-bench serve KIND 0` and reads the address it prints.
-    async fn start(kind: &'static str) -> BenchResult<ChildServer> {
-        let mut child = Command::new(std::env::current_exe()?)
-            .args(["serve", kind, "0"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdout = child.stdout.take().ok_or("the child has no stdout")?;
-        let mut server = ChildServer {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).map(|_| line)
-        })
-        .await??;
-        server.addr = line
-            .trim()
-            .strip_prefix("listening ")
-            .ok_or_else(|| format!("the child server said {line:?}"))?
-            .parse()?;
-        Ok(server)
-    }
-
-    /// Closes the child's stdin, which stops it; waits up to 5 s, then kills it.
-    async fn stop(mut self) {
-        drop(self.child.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// 5. Peak memory of a child server under load: heartbeat's readiness vs the plain handler.
 pub(crate) async fn memory(loader: Loader) -> BenchResult<Vec<Row>> {
     let mut peaks = Vec::new();
     let mut loads = Vec::new();
     for kind in ["plain", "heartbeat"] {
         let server = ChildServer::start(kind).await?;
-        let pid = server.child.id();
+        let pid = server.pid();
         let idle = peak_rss_kib(pid).ok_or("no VmHWM in /proc/<pid>/status")?;
         let target = Target {
-            addr: server.addr,
+            addr: server.addr(),
             path: READINESS,
         };
         let load = loader.run(target, 2, STORM_CLIENTS, MEMORY_LOAD).await;
         let peak = peak_rss_kib(pid).ok_or("no VmHWM in /proc/<pid>/status")?;
-        server.stop().await;
+        server.stop(CHILD_STOP).await;
         let load = load?;
         if !load.clean() {
             return Err(format!("the {kind} child had failed requests: {load:?}").into());

@@ -50,9 +50,14 @@ pub(crate) fn trivial_sync(mut builder: Heartbeat, n: usize) -> Heartbeat {
 
 /// One in-process GET of [`READINESS`] through `router`, body read to the end.
 pub(crate) async fn call(router: &Router) -> (Response<()>, Bytes) {
-    let request = Request::get(READINESS)
+    call_at(router, READINESS).await
+}
+
+/// One in-process GET of `path` through `router`, body read to the end.
+pub(crate) async fn call_at(router: &Router, path: &str) -> (Response<()>, Bytes) {
+    let request = Request::get(path)
         .body(Body::empty())
-        .expect("a GET with an empty body is a valid request");
+        .expect("a GET of a path with an empty body is a valid request");
     let response = match router.clone().oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
@@ -67,7 +72,13 @@ pub(crate) async fn call(router: &Router) -> (Response<()>, Bytes) {
 /// A plain axum router whose handler at [`READINESS`] returns exactly the status, headers and
 /// body that `of` answered once: what a hand-written handler with a constant answer costs.
 pub(crate) async fn plain_copy(of: &Router) -> BenchResult<Router> {
-    let (answer, body) = call(of).await;
+    plain_copy_at(of, READINESS, READINESS).await
+}
+
+/// A plain axum router whose handler at `serve_at` returns exactly the status, headers and
+/// body that `of` answered once to a GET of `asked`.
+pub(crate) async fn plain_copy_at(of: &Router, asked: &str, serve_at: &str) -> BenchResult<Router> {
+    let (answer, body) = call_at(of, asked).await;
     let header = |name| {
         answer
             .headers()
@@ -79,7 +90,7 @@ pub(crate) async fn plain_copy(of: &Router) -> BenchResult<Router> {
         (answer.status(), header(CONTENT_TYPE), header(CACHE_CONTROL));
     let served = body.clone();
     let plain = Router::new().route(
-        READINESS,
+        serve_at,
         get(move || {
             let (content_type, cache_control, body) =
                 (content_type.clone(), cache_control.clone(), served.clone());
@@ -92,7 +103,7 @@ pub(crate) async fn plain_copy(of: &Router) -> BenchResult<Router> {
             }
         }),
     );
-    let (copy, copied_body) = call(&plain).await;
+    let (copy, copied_body) = call_at(&plain, serve_at).await;
     if copy.status() != answer.status() || copy.headers() != answer.headers() || copied_body != body
     {
         return Err(format!(
@@ -157,21 +168,36 @@ pub(crate) fn child_heartbeat() -> Router {
     trivial_async(bare().default_cache(Duration::ZERO), CHILD_CHECKS).into_router()
 }
 
-/// `heartbeat-bench serve plain|heartbeat PORT`: serves on 127.0.0.1:PORT (0: any free port),
-/// prints `listening ADDR`, and stops when stdin closes or after two minutes.
+/// The readiness router of the crowd figure's child: [`crate::crowd::CHECKS`] trivial sync
+/// checks with the library's defaults (cache 1 s, timeout 800 ms).
+pub(crate) fn crowd_heartbeat() -> Router {
+    trivial_sync(bare(), crate::crowd::CHECKS).into_router()
+}
+
+/// What `heartbeat-bench serve KIND PORT` serves.
+const KINDS: &str = "`plain`, `heartbeat`, `crowd` or `instructions`";
+
+/// `heartbeat-bench serve plain|heartbeat|crowd|instructions PORT`: serves on 127.0.0.1:PORT
+/// (0: any free port), prints `listening ADDR`, and stops when stdin closes or after its
+/// lifetime (two minutes; `instructions`, which runs under callgrind, twenty).
 pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
     let port: u16 = port
         .parse()
         .map_err(|_| format!("PORT must be a number from 0 to 65535, not {port:?}"))?;
-    let runtime = crate::runtime()?;
+    let (runtime, lifetime) = match kind {
+        "plain" | "heartbeat" | "crowd" => (crate::runtime()?, CHILD_LIFETIME),
+        "instructions" => (
+            crate::instructions::runtime()?,
+            crate::instructions::CHILD_LIFETIME,
+        ),
+        other => return Err(format!("serve what? {KINDS}, not {other:?}").into()),
+    };
     runtime.block_on(async {
-        let heartbeat = child_heartbeat();
         let router = match kind {
-            "heartbeat" => heartbeat,
-            "plain" => plain_copy(&heartbeat).await?,
-            other => {
-                return Err(format!("serve what? `plain` or `heartbeat`, not {other:?}").into());
-            }
+            "heartbeat" => child_heartbeat(),
+            "plain" => plain_copy(&child_heartbeat()).await?,
+            "crowd" => crowd_heartbeat(),
+            _ => crate::instructions::router().await?,
         };
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let mut stdout = std::io::stdout();
@@ -186,7 +212,7 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
             .with_graceful_shutdown(async move {
                 tokio::select! {
                     _ = stdin_closed => {}
-                    () = tokio::time::sleep(CHILD_LIFETIME) => {}
+                    () = tokio::time::sleep(lifetime) => {}
                 }
             })
             .await?;

@@ -1,0 +1,93 @@
+//! Section 7, a crowd (issue 13, defect 9): readiness with 1,000 trivial sync checks, loaded
+//! with 2,000 connections, in a child server whose peak RSS is read from `/proc`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::child::{ChildServer, open_files_limit, with_open_files};
+use crate::load::{Loader, Target, open_files_for};
+use crate::machine::peak_rss_kib;
+use crate::serve::READINESS;
+use crate::{BenchResult, Met, Row, thousands};
+
+/// Trivial sync checks (`|| true`) on the child's readiness.
+pub(crate) const CHECKS: usize = 1_000;
+/// Connections of the load generator.
+const CONNECTIONS: usize = 2_000;
+const THREADS: usize = 2;
+const DURATION: Duration = Duration::from_secs(10);
+/// Issue 13's goal for the server's peak RSS.
+const PEAK_GOAL_MIB: u64 = 64;
+/// How long the child has to start, and to stop once its stdin closes.
+const CHILD_START: Duration = Duration::from_secs(30);
+const CHILD_STOP: Duration = Duration::from_secs(10);
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// Section 7: the share of 200 answers and the peak RSS of readiness with [`CHECKS`] sync
+/// checks under [`CONNECTIONS`] connections.
+pub(crate) async fn crowd(loader: Loader) -> BenchResult<Vec<Row>> {
+    let files = open_files_for(CONNECTIONS);
+    if loader == Loader::BuiltIn
+        && let Some(limit) = open_files_limit().filter(|&limit| limit < files)
+    {
+        return Err(format!(
+            "the built-in client opens {CONNECTIONS} connections in this process, whose \
+             open-file limit is {limit}: run `ulimit -n {files}` first, or install wrk"
+        )
+        .into());
+    }
+    // The child (and wrk) get their open-file limit raised through `sh -c 'ulimit -n …'`
+    // when this process's is lower.
+    let exe = std::env::current_exe()?;
+    let mut command = with_open_files(exe.as_os_str(), &["serve", "crowd", "0"], files);
+    command.stderr(Stdio::inherit());
+    let server = ChildServer::spawn(command, CHILD_START).await?;
+    let pid = server.pid();
+    let idle = peak_rss_kib(pid).ok_or("no VmHWM in /proc/<pid>/status")?;
+    let target = Target {
+        addr: server.addr(),
+        path: READINESS,
+    };
+    let load = loader.run(target, THREADS, CONNECTIONS, DURATION).await;
+    let peak = peak_rss_kib(pid).ok_or("no VmHWM in /proc/<pid>/status")?;
+    server.stop(CHILD_STOP).await;
+    let load = load?;
+    let ok = load.requests.saturating_sub(load.non_2xx);
+    let share = if load.requests > 0 {
+        ok as f64 / load.requests as f64 * 100.0
+    } else {
+        0.0
+    };
+    let what = format!(
+        "crowd: readiness with {} trivial sync checks (library defaults: cache 1 s, timeout \
+         800 ms), `serve crowd` child, {} -t{THREADS} -c{CONNECTIONS} {} s",
+        thousands(CHECKS as u64),
+        loader.name(),
+        DURATION.as_secs()
+    );
+    Ok(vec![
+        Row::new(
+            format!("{what}: answers that were 200"),
+            format!(
+                "{share:.1}% of {} answers ({} not 200; also {} socket errors, timeouts included; {:.1}k req/s)",
+                thousands(load.requests),
+                thousands(load.non_2xx),
+                thousands(load.errors),
+                load.rate / 1000.0
+            ),
+            "—".to_owned(),
+            "every request 200 (issue 13)".to_owned(),
+            Met::from(load.clean()),
+        ),
+        Row::new(
+            format!("{what}: the server's peak RSS (VmHWM; idle in brackets)"),
+            format!("{} ({})", mib(peak), mib(idle)),
+            "—".to_owned(),
+            format!("< {PEAK_GOAL_MIB} MiB (issue 13)"),
+            Met::from(peak < PEAK_GOAL_MIB * 1024),
+        ),
+    ])
+}
