@@ -393,7 +393,7 @@ impl fmt::Debug for Check {
 }
 
 impl Check {
-    /// A check that calls the sync function `check` on tokio's blocking pool.
+    /// A check that calls the sync function `check` on one of heartbeat's own threads.
     #[track_caller]
     pub fn new<F, T>(name: impl Into<String>, check: F) -> Self
     where

@@ -7,8 +7,8 @@
 //! use heartbeat::{health_check, liveliness_probe, readiness_probe};
 //!
 //! #[readiness_probe(name = "config", timeout = "2s")]
-//! async fn config_file() -> std::io::Result<()> {
-//!     tokio::fs::metadata("/etc/hostname").await.map(|_| ())
+//! fn config_file() -> std::io::Result<()> {
+//!     std::fs::metadata("/etc/hostname").map(|_| ()) // blocking: a sync check
 //! }
 //!
 //! #[liveliness_probe]
@@ -51,15 +51,21 @@
 //!
 //! A check is a free `fn` or `async fn` without parameters; it stays in your code unchanged and
 //! callable. Its return type implements [`IntoOutcome`] (an environ probe's, [`IntoEnviron`]).
-//! Sync functions run on tokio's blocking pool; async ones must return a `Send` future.
+//! Sync functions run on heartbeat's own threads; async ones must return a `Send` future and
+//! must not block their thread.
 //! Durations are literals such as `"250ms"`, `"2s"`, `"1m"`.
 //!
 //! # Running checks
 //!
-//! All checks of one request run concurrently, each bounded by its timeout (default 800 ms).
-//! A panicking check fails with the panic's message. Concurrent requests share one run of a
-//! check, and a result is reused for `cache` (default 1 s), so a storm of probes never becomes
-//! a storm of queries.
+//! Every check has one state, written by its runs and read by every answer. All checks of one
+//! request run concurrently, each bounded by its timeout (default 800 ms, counted from the
+//! run's start): a request never waits past a run's deadline, and a result that comes later is
+//! a failure. A panicking check fails with the panic's message. Concurrent requests share one
+//! run of a check (and one evaluation of an endpoint), and a result is reused for `cache`
+//! (default 1 s, counted from the run's start), so a storm of probes never becomes a storm of
+//! queries. Sync checks run on heartbeat's own threads (at most 16, detached), so a hung one
+//! holds one thread and never keeps the process from exiting. The README's "How checks run"
+//! says the rest.
 //!
 //! # Testing your checks
 //!

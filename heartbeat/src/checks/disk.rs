@@ -12,7 +12,9 @@ use crate::outcome::Outcome;
 /// Passes with `path`, `available_bytes`, `total_bytes` and `available_percent`; fails with
 /// "free space at /var/lib/app: 512.0 MiB available (3.1% of 16.0 GiB), below the minimum of
 /// 1.0 GiB", or when the path's file system cannot be read. Without a minimum it only reports.
-/// It is a sync check: it runs on tokio's blocking pool, bounded by the router's timeout.
+/// It is a sync check: it runs on one of heartbeat's own threads, bounded by the router's
+/// timeout; a hung file system holds that one thread, and the check is not started again
+/// until it returns.
 ///
 /// ```
 /// use heartbeat::{Heartbeat, checks::Disk};
@@ -60,8 +62,8 @@ impl Disk {
         self
     }
 
-    /// Reads the file system's statistics once (a blocking call: from async code, prefer
-    /// [`Disk::check`] or `tokio::task::spawn_blocking`).
+    /// Reads the file system's statistics once (a blocking call: call it from a sync check,
+    /// or use [`Disk::check`]).
     pub fn run(&self) -> Outcome {
         let what = format!("free space at {}", self.path.display());
         let stats = match fs4::statvfs(&self.path) {

@@ -158,7 +158,7 @@ impl Monitor {
             let _entered = span.enter();
             tracing::warn!(
                 held_for = ?longest,
-                "an async check blocked its thread: it cannot be timed out while it does, and stalls the runtime; make it a sync fn (run on heartbeat's own threads) or move the blocking call to spawn_blocking"
+                "an async check blocked its thread: it cannot be timed out while it does, and stalls the runtime; make it a sync fn: heartbeat runs those on its own threads"
             );
         }
     }

@@ -32,7 +32,7 @@ pub(super) async fn environ(
     let mut errors = Map::new();
     let environ = &endpoints.environ;
     let answer = environ.checks.evaluate(None).await;
-    for (monitor, state) in environ.checks.monitors().iter().zip(&answer.states) {
+    for (monitor, state) in environ.checks.monitors().iter().zip(answer.states.iter()) {
         let outcome = &state.outcome;
         document.extend(outcome.data().clone());
         if !outcome.passed() {

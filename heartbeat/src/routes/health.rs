@@ -47,7 +47,7 @@ pub(super) async fn health(
     body.push_str("{\"available_checks\":[");
     write_names(&mut body, health, 0..health.shown.len());
     body.push_str("],\"checks\":{");
-    for (n, (&i, state)) in selected.iter().zip(&answer.states).enumerate() {
+    for (n, (&i, state)) in selected.iter().zip(answer.states.iter()).enumerate() {
         if n > 0 {
             body.push(',');
         }

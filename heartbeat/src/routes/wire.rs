@@ -55,6 +55,45 @@ pub(super) fn seconds(duration: Duration) -> Value {
     json!((duration.as_secs_f64() * 1e6).round() / 1e6)
 }
 
+/// Writes seconds as a JSON number, to the microsecond: `9.0`, `0.050957`. What [`seconds`]
+/// renders, without a float's formatting on every request.
+pub(super) fn write_seconds(body: &mut String, duration: Duration) {
+    let micros = (duration.as_nanos() + 500) / 1_000;
+    let (whole, fraction) = (micros / 1_000_000, micros % 1_000_000);
+    write_digits(body, whole);
+    body.push('.');
+    if fraction == 0 {
+        body.push('0');
+        return;
+    }
+    let mut digits = [b'0'; 6];
+    let mut rest = fraction;
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    let end = digits.iter().rposition(|&d| d != b'0').map_or(1, |i| i + 1);
+    for &digit in &digits[..end] {
+        body.push(char::from(digit));
+    }
+}
+
+fn write_digits(body: &mut String, mut n: u128) {
+    let mut digits = [0u8; 39];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        body.push(char::from(digit));
+    }
+}
+
 /// What the wire format keeps of one check: its name as a JSON string, and its last state's
 /// object, rendered once per state however many requests show it.
 pub(crate) struct Shown {
@@ -96,7 +135,7 @@ pub(super) fn write_object(body: &mut String, object: &str, age: Option<Duration
             // `object` is a JSON object: it ends with `}`.
             body.push_str(&object[..object.len() - 1]);
             body.push_str(",\"age\":");
-            body.push_str(&seconds(age).to_string());
+            write_seconds(body, age);
             body.push('}');
         }
         None => body.push_str(object),
@@ -117,4 +156,32 @@ pub(super) fn outcome_object(outcome: &Outcome, time: Duration) -> Value {
         object.insert("message".to_owned(), message.into());
     }
     Value::Object(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_written_as_they_render() {
+        for micros in [
+            0,
+            1,
+            10,
+            999_999,
+            1_000_000,
+            1_050_957,
+            9_000_000,
+            123_456_789_012,
+        ] {
+            let duration = Duration::from_micros(micros);
+            let mut written = String::new();
+            write_seconds(&mut written, duration);
+            let parsed: f64 = written.parse().unwrap();
+            assert_eq!(parsed, seconds(duration).as_f64().unwrap(), "{written}");
+        }
+        let mut written = String::new();
+        write_seconds(&mut written, Duration::from_nanos(1_050_957_400));
+        assert_eq!(written, "1.050957");
+    }
 }
