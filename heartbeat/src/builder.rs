@@ -230,6 +230,7 @@ impl Heartbeat {
             problems.push("the default timeout is zero, which would fail every check; give a positive duration".to_owned());
         }
         problems.extend(self.paths.problems());
+        problems.extend(crate::environ::problems());
         let mut definitions = self.registered;
         definitions.extend(self.added);
         definitions.sort_by(|a, b| a.info.name.cmp(&b.info.name));

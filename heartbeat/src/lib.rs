@@ -200,8 +200,11 @@ pub mod __private {
     #[cfg(feature = "linkme")]
     pub use {crate::registry::backend::REGISTRATIONS, linkme};
 
-    /// The contribution of `build_info!()`.
-    pub use crate::environ::build_info;
+    /// What `build_info!()` registers, and how.
+    pub use crate::__heartbeat_build_info as build_info;
+    #[cfg(feature = "linkme")]
+    pub use crate::environ::backend::BUILD_INFOS;
+    pub use crate::environ::{BuildInfo, Library};
 
     /// Converts a check's result; spanned to the user's return type by the macro.
     pub fn into_outcome<T: crate::IntoOutcome>(value: T) -> Outcome {
