@@ -4,8 +4,15 @@
 //! Nothing here changes while the process runs, so [`document`] renders it once; a request only
 //! adds `uptime` and the environ probes' data (`routes/environ.rs`).
 
+use std::convert::Infallible;
 use std::fmt::Write as _;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::response::{IntoResponse, Response};
+use http_body::{Frame, SizeHint};
 
 use serde_json::{Map, Value, json};
 
@@ -148,7 +155,7 @@ pub(crate) struct Document {
     /// Whether `libraries` came from `build_info!()` (else `libraries_note` says why not).
     has_build_info: bool,
     /// The whole answer when there is no environ probe, up to `uptime`'s number…
-    head: String,
+    head: Bytes,
     /// …and after it.
     tail: String,
 }
@@ -217,19 +224,19 @@ impl Document {
         Document {
             entries,
             has_build_info,
-            head,
+            head: Bytes::from(head),
             tail,
         }
     }
 
-    /// The answer when there is no environ probe: only `uptime` (a JSON number) is new.
-    pub(crate) fn without_probes(&self, uptime: &Value) -> String {
-        let mut body = String::with_capacity(self.head.len() + 24 + self.tail.len());
-        body.push_str(&self.head);
-        // Writing to a `String` cannot fail.
-        let _ = write!(body, "{uptime}");
-        body.push_str(&self.tail);
-        body
+    /// The answer when there is no environ probe: only `uptime` (a JSON number) is new. The
+    /// rendered document before it is shared, not copied: the body is that and `uptime`'s part.
+    pub(crate) fn without_probes(&self, uptime: &Value) -> Parts {
+        let mut rest = Vec::with_capacity(24 + self.tail.len());
+        // Writing to a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut rest, uptime);
+        rest.extend_from_slice(self.tail.as_bytes());
+        Parts::new(self.head.clone(), Bytes::from(rest))
     }
 
     /// The answer with probes' keys merged over the facts, in the order given (the last one of
@@ -279,6 +286,48 @@ impl Document {
         }
         body.push('}');
         body
+    }
+}
+
+/// A body of two byte strings whose length is known, so the answer keeps its
+/// `Content-Length`.
+pub(crate) struct Parts {
+    parts: [Option<Bytes>; 2],
+}
+
+impl Parts {
+    fn new(first: Bytes, second: Bytes) -> Self {
+        Parts {
+            parts: [Some(first), Some(second)],
+        }
+    }
+}
+
+impl HttpBody for Parts {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let next = self.parts.iter_mut().find_map(Option::take);
+        Poll::Ready(next.map(|bytes| Ok(Frame::data(bytes))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.parts.iter().all(Option::is_none)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let length = self.parts.iter().flatten().map(Bytes::len).sum::<usize>();
+        SizeHint::with_exact(length as u64)
+    }
+}
+
+impl IntoResponse for Parts {
+    fn into_response(self) -> Response {
+        Body::new(self).into_response()
     }
 }
 
@@ -344,6 +393,14 @@ mod tests {
             .collect()
     }
 
+    /// The text of a body of parts, and its size hint.
+    fn body_text(parts: Parts) -> String {
+        let length = parts.size_hint().exact();
+        let text: Vec<u8> = parts.parts.into_iter().flatten().flatten().collect();
+        assert_eq!(length, Some(text.len() as u64));
+        String::from_utf8(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     fn parse(text: &str) -> Value {
         serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
     }
@@ -357,7 +414,7 @@ mod tests {
             ("libraries", json!({"x": {"version": "1.0.0"}})),
         ]);
         let document = Document::new(&facts, true);
-        let text = document.without_probes(&json!(1.500001));
+        let text = body_text(document.without_probes(&json!(1.500001)));
         let mut expected = facts.clone();
         expected.insert("status".to_owned(), true.into());
         expected.insert("uptime".to_owned(), json!(1.500001));
@@ -397,7 +454,7 @@ mod tests {
         );
         // With no probe data, the same answer as without probes.
         let quiet = document.with_probes(&json!(1.5), [], &json!(true), None);
-        assert_eq!(quiet, document.without_probes(&json!(1.5)));
+        assert_eq!(quiet, body_text(document.without_probes(&json!(1.5))));
     }
 
     #[test]
@@ -405,7 +462,7 @@ mod tests {
         // This crate's tests write no `build_info!()`.
         assert!(problems().is_none());
         let document = document();
-        let text = document.without_probes(&json!(0.0));
+        let text = body_text(document.without_probes(&json!(0.0)));
         let body = parse(&text);
         assert_eq!(body["libraries_note"], NO_LIBRARIES);
         assert_eq!(body["registration"], REGISTRATION_BACKEND);

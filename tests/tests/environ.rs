@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use heartbeat_tests::get;
+use heartbeat_tests::{get, http, serve};
 use serde_json::Value;
 
 heartbeat::build_info!();
@@ -182,4 +182,26 @@ async fn only_uptime_changes() {
     first.as_object_mut().unwrap().remove("uptime");
     second.as_object_mut().unwrap().remove("uptime");
     assert_eq!(first, second);
+}
+
+/// Over TCP the answer keeps its `Content-Length` (its body is sent in parts) and is the same
+/// document.
+#[tokio::test]
+async fn over_tcp_with_a_content_length() {
+    let app: axum::Router = heartbeat::router();
+    let address = serve(app.clone()).await;
+    let answer = http(address, "GET", "/.well-known/heartbeat/environ", &[]).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("content-type"), "application/json");
+    assert_eq!(answer.header("cache-control"), "no-cache");
+    assert_eq!(answer.header("transfer-encoding"), "");
+    assert_eq!(
+        answer.header("content-length"),
+        answer.body.len().to_string()
+    );
+    let mut over_tcp = answer.json();
+    let mut in_process = get(&app, "/.well-known/heartbeat/environ").await.json();
+    over_tcp.as_object_mut().unwrap().remove("uptime");
+    in_process.as_object_mut().unwrap().remove("uptime");
+    assert_eq!(over_tcp, in_process);
 }

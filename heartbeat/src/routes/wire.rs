@@ -13,12 +13,12 @@ use crate::outcome::Outcome;
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
 /// A JSON answer, from text that is JSON already (taken as is, not copied).
-pub(super) fn json(status: StatusCode, bytes: String) -> Response {
+pub(super) fn json(status: StatusCode, body: impl IntoResponse) -> Response {
     let content_type = HeaderValue::from_static("application/json");
     (
         status,
         [(CONTENT_TYPE, content_type), (CACHE_CONTROL, NO_CACHE)],
-        bytes,
+        body,
     )
         .into_response()
 }
