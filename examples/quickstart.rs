@@ -28,8 +28,8 @@ use heartbeat::{
 };
 use serde_json::{Value, json};
 
-// The application's name and version, and the libraries of the workspace's Cargo.lock, in
-// the environ endpoint.
+// The application's name and version, and the libraries it reaches through the workspace's
+// Cargo.lock (read at compile time), in the environ endpoint.
 heartbeat::build_info!();
 
 /// Where the server listens, from `QUICKSTART_ADDR`.

@@ -1,5 +1,7 @@
 //! Turns a checked attribute and function into the function plus its registration.
 
+use std::path::{Path, PathBuf};
+
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::LitStr;
@@ -7,6 +9,7 @@ use syn::spanned::Spanned;
 
 use crate::args::{self, Errors, Kind, Options};
 use crate::item::{self, CheckFn};
+use crate::lockfile::{self, Reading};
 
 /// The whole expansion. The user's item is always emitted unchanged, also next to errors, so
 /// that rustc reports only what is wrong with the attribute (tokio-macros, thiserror).
@@ -106,9 +109,13 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
     }
 }
 
-/// `build_info!()`: an environ contributor built from the calling crate's package name and
-/// version and the nearest `Cargo.lock` above its manifest, embedded with `include_str!` so
-/// that a change to the lockfile rebuilds the crate.
+/// `build_info!()`: a static [`BuildInfo`] of the calling crate's package name and version and
+/// the libraries its lockfile says it reaches, computed here, at compile time. The lockfile is
+/// also `include_bytes!`'d into an unused constant: rustc records it as an input of the crate,
+/// so a change to it rebuilds the crate, and an unused constant is never emitted, so its text is
+/// not in the binary.
+///
+/// [`BuildInfo`]: ../heartbeat/__private/struct.BuildInfo.html
 pub(crate) fn build_info(input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let krate = args::parse_crate_only(input, &mut errors);
@@ -121,53 +128,87 @@ pub(crate) fn build_info(input: TokenStream) -> TokenStream {
             use ::heartbeat as __heartbeat;
         ),
     };
-    let lockfile = match find_lockfile() {
-        Ok(path) => {
+    let package = |key: &str| std::env::var(key).unwrap_or_default();
+    let (name, version) = (package("CARGO_PKG_NAME"), package("CARGO_PKG_VERSION"));
+    let (lockfile, track) = match find_libraries(&name, &version) {
+        Ok(Found::Libraries(path, libraries)) => {
             let path = path.to_string_lossy().into_owned();
-            quote!(::core::result::Result::Ok((#path, ::core::include_str!(#path))))
+            let libraries = libraries.iter().map(|library| {
+                let lockfile::Library {
+                    name,
+                    version,
+                    source,
+                    conflicts,
+                } = library;
+                quote!(__heartbeat::__private::Library::new(#name, #version, #source, &[#(#conflicts),*]))
+            });
+            (
+                quote!(::core::result::Result::Ok(("Cargo.lock", &[#(#libraries),*]))),
+                quote!(
+                    const _: &[u8] = ::core::include_bytes!(#path);
+                ),
+            )
         }
-        Err(searched) => quote!(::core::result::Result::Err(#searched)),
+        Ok(Found::Nothing(why)) => (quote!(::core::result::Result::Err(#why)), quote!()),
+        Err(error) => {
+            return syn::Error::new(proc_macro2::Span::call_site(), error).to_compile_error();
+        }
     };
     quote! {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_attributes, unused_qualifications, clippy::absolute_paths)]
         const _: () = {
             #import
-            fn __heartbeat_build_info() -> __heartbeat::__private::Outcome {
-                __heartbeat::__private::build_info(
-                    ::core::env!("CARGO_PKG_NAME"),
-                    ::core::env!("CARGO_PKG_VERSION"),
+            #track
+            __heartbeat::__private::build_info! {
+                __heartbeat::__private::BuildInfo::new(
+                    #name,
+                    #version,
                     #lockfile,
-                )
-            }
-            __heartbeat::__private::register! {
-                __heartbeat::__private::Registration::new(
-                    __heartbeat::__private::Kind::Environ,
-                    "build_info",
                     __heartbeat::__private::Site::new(::core::module_path!(), ::core::file!(), ::core::line!()),
-                    __heartbeat::__private::Func::Sync(__heartbeat_build_info),
                 )
-                // The facts never change while the process runs.
-                .cache(::core::time::Duration::MAX)
             }
         };
     }
 }
 
-/// The nearest `Cargo.lock` at or above the manifest directory of the crate being compiled:
-/// a workspace's lockfile sits at its root, a standalone crate's next to its manifest.
-fn find_lockfile() -> Result<std::path::PathBuf, String> {
-    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| {
-        "CARGO_MANIFEST_DIR was not set when the binary was compiled (not built by cargo?)"
-            .to_owned()
-    })?;
-    std::path::Path::new(&manifest_dir)
+/// What [`find_libraries`] found.
+enum Found {
+    /// The lockfile (its absolute path, for `include_bytes!` only) and the libraries.
+    Libraries(PathBuf, Vec<lockfile::Library>),
+    /// No lockfile holds the package: why, for `libraries_note`.
+    Nothing(String),
+}
+
+/// The nearest `Cargo.lock` at or above the manifest directory of the crate being compiled
+/// that holds its package (a workspace's lockfile sits at its root, a standalone crate's next to
+/// its manifest; one that does not hold the package belongs to another workspace), read.
+fn find_libraries(name: &str, version: &str) -> Result<Found, String> {
+    let Ok(manifest_dir) = std::env::var("CARGO_MANIFEST_DIR") else {
+        return Ok(Found::Nothing(
+            "CARGO_MANIFEST_DIR was not set when the binary was compiled (not built by cargo?)"
+                .to_owned(),
+        ));
+    };
+    for path in Path::new(&manifest_dir)
         .ancestors()
         .map(|dir| dir.join("Cargo.lock"))
-        .find(|path| path.is_file())
-        .ok_or_else(|| {
-            format!(
-                "no Cargo.lock was found in {manifest_dir} or above it when the binary was compiled"
-            )
-        })
+        .filter(|path| path.is_file())
+    {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("build_info!() cannot read {}: {e}", path.display()))?;
+        match lockfile::read(&text, name, version) {
+            Ok(Reading::Libraries(libraries)) => return Ok(Found::Libraries(path, libraries)),
+            Ok(Reading::NotHere) => {}
+            Err(why) => {
+                return Err(format!(
+                    "build_info!() cannot read the lockfile {}: {why}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(Found::Nothing(format!(
+        "no Cargo.lock at or above the package's directory holds the package `{name} {version}` (when the binary was compiled)"
+    )))
 }

@@ -9,6 +9,7 @@ use proc_macro::TokenStream;
 mod args;
 mod expand;
 mod item;
+mod lockfile;
 
 use args::Kind;
 

@@ -246,6 +246,7 @@ impl Heartbeat {
             problems.push("the default timeout is zero, which would fail every check; give a positive duration".to_owned());
         }
         problems.extend(self.paths.problems());
+        problems.extend(crate::environ::problems());
         problems.extend(checks.iter().filter_map(|c| c.problem()));
         problems.extend(duplicates(&checks));
         problems.extend(missing(&self.required, &checks));

@@ -161,18 +161,29 @@ pub use heartbeat_macros::environ_probe;
 #[doc(inline)]
 pub use heartbeat_macros::health_check;
 
-/// Adds the application's name and version, and every library of the build's `Cargo.lock`, to
-/// the environ endpoint. Write it once, in the binary crate:
+/// Adds the application's name and version, and the libraries its `Cargo.lock` says it
+/// reaches, to the environ endpoint. Write it once, in the binary crate:
 ///
 /// ```standalone_crate
 /// heartbeat::build_info!();
 /// # fn main() {}
 /// ```
 ///
-/// At compile time it finds the nearest `Cargo.lock` at or above the crate's manifest and
-/// embeds it, so a change to the lockfile rebuilds the crate; no build script is needed. When
-/// none is found, the endpoint says so in `libraries_note`. Takes `crate = path` like the
-/// attributes.
+/// It works at compile time: it reads the nearest `Cargo.lock` at or above the crate's manifest
+/// that holds the crate's own package (`CARGO_PKG_NAME` and `CARGO_PKG_VERSION`), with a TOML
+/// parser, follows the lockfile's `dependencies` from that package, and puts the result in a
+/// static table: the lockfile's text is not in the binary and nothing is parsed at run time.
+/// The lockfile is still an input of the crate (an unused `include_bytes!`), so a change to it
+/// rebuilds the crate; no build script is needed.
+///
+/// Each crate name is listed as its newest copy by semver with its `version`, `source`
+/// (`registry`, `git` or `path`) and `conflicts` (the other copies, or `null`; a copy from
+/// another source reads `"1.0.0 (git)"`). The lockfile does not say which edges apply to this
+/// platform or these features, so the list may hold crates the binary does not link: see the
+/// README's environ section. When no lockfile holds the package, the endpoint says so in
+/// `libraries_note`; a lockfile that cargo could not have written is a compile error. Takes
+/// `crate = path` like the attributes. Written in two crates of one binary, the router refuses
+/// to build.
 #[doc(inline)]
 pub use heartbeat_macros::build_info;
 pub use outcome::{IntoEnviron, IntoOutcome, Outcome};
@@ -207,8 +218,11 @@ pub mod __private {
     #[cfg(feature = "linkme")]
     pub use {crate::registry::backend::REGISTRATIONS, linkme};
 
-    /// The contribution of `build_info!()`.
-    pub use crate::environ::build_info;
+    /// What `build_info!()` registers, and how.
+    pub use crate::__heartbeat_build_info as build_info;
+    #[cfg(feature = "linkme")]
+    pub use crate::environ::backend::BUILD_INFOS;
+    pub use crate::environ::{BuildInfo, Library};
 
     /// Converts a check's result; spanned to the user's return type by the macro.
     pub fn into_outcome<T: crate::IntoOutcome>(value: T) -> Outcome {

@@ -1,20 +1,27 @@
 //! `/.well-known/heartbeat/environ` with `build_info!()` in a workspace member: the libraries
-//! of the workspace's real `Cargo.lock`, and this package's name and version.
+//! this package reaches through the workspace's real `Cargo.lock`, and this package's name and
+//! version.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use heartbeat_tests::get;
+use heartbeat_tests::{get, http, serve};
 use serde_json::Value;
 
 heartbeat::build_info!();
 
-/// Every package cargo resolves for this workspace on this platform: name → versions.
-///
+/// What `cargo metadata` says about this workspace, for this platform.
+struct Metadata {
+    /// Every package this one reaches (any kind of dependency): name → versions.
+    reached: BTreeMap<String, BTreeSet<String>>,
+    /// The names of the workspace's members.
+    members: BTreeSet<String>,
+}
+
 /// `--filter-platform` keeps cargo to what a build for this target needs (the lockfile also
 /// holds wasm and Windows packages, which it would otherwise download); cargo may download, as
 /// a build does, so this works with an empty cache.
-fn resolved_packages() -> BTreeMap<String, BTreeSet<String>> {
+fn metadata() -> Metadata {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let target = env!("HEARTBEAT_TESTS_TARGET");
     let output = Command::new(cargo)
@@ -29,18 +36,61 @@ fn resolved_packages() -> BTreeMap<String, BTreeSet<String>> {
         String::from_utf8_lossy(&output.stderr)
     );
     let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let mut packages: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for package in metadata["packages"].as_array().unwrap() {
-        packages
-            .entry(package["name"].as_str().unwrap().to_owned())
-            .or_default()
-            .insert(package["version"].as_str().unwrap().to_owned());
+    let packages: BTreeMap<&str, (&str, &str)> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let id = p["id"].as_str().unwrap();
+            (
+                id,
+                (p["name"].as_str().unwrap(), p["version"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    let members = metadata["workspace_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| packages[id.as_str().unwrap()].0.to_owned())
+        .collect();
+    let edges: BTreeMap<&str, Vec<&str>> = metadata["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            let deps = node["deps"].as_array().unwrap();
+            let deps = deps.iter().map(|d| d["pkg"].as_str().unwrap()).collect();
+            (node["id"].as_str().unwrap(), deps)
+        })
+        .collect();
+    let root = packages
+        .iter()
+        .find(|(_, (name, _))| *name == env!("CARGO_PKG_NAME"))
+        .map(|(id, _)| *id)
+        .unwrap();
+    let mut seen = BTreeSet::from([root]);
+    let mut queue = vec![root];
+    while let Some(id) = queue.pop() {
+        for &next in &edges[id] {
+            if seen.insert(next) {
+                queue.push(next);
+            }
+        }
     }
-    packages
+    let mut reached: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for id in seen {
+        let (name, version) = packages[id];
+        reached
+            .entry(name.to_owned())
+            .or_default()
+            .insert(version.to_owned());
+    }
+    Metadata { reached, members }
 }
 
 #[tokio::test]
-async fn libraries_match_the_workspace_lockfile() {
+async fn libraries_are_what_this_package_reaches() {
     let app: axum::Router = heartbeat::router();
     let body = get(&app, "/.well-known/heartbeat/environ").await.json();
     assert_eq!(body["status"], true, "{body}");
@@ -48,19 +98,17 @@ async fn libraries_match_the_workspace_lockfile() {
         body["application"],
         serde_json::json!({ "name": "heartbeat-tests", "version": env!("CARGO_PKG_VERSION") })
     );
-    let workspace_lock = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("Cargo.lock");
-    assert_eq!(body["lockfile"], workspace_lock.to_str().unwrap());
+    // Named from the workspace root: no absolute path.
+    assert_eq!(body["lockfile"], "Cargo.lock");
     assert!(body.get("libraries_note").is_none(), "{body}");
 
     let libraries = body["libraries"].as_object().unwrap();
-    // `cargo metadata` lists what this platform's build resolves; the lockfile holds every
-    // platform's packages too, so it is a superset.
-    for (name, versions) in resolved_packages() {
+    let Metadata { reached, members } = metadata();
+    // What a build of this package resolves on this platform is listed; the lockfile also
+    // holds other platforms' and features' packages, so the list may hold more.
+    for (name, versions) in &reached {
         let library = libraries
-            .get(&name)
+            .get(name)
             .unwrap_or_else(|| panic!("{name} is not listed"));
         let mut shown: BTreeSet<String> = BTreeSet::new();
         shown.insert(library["version"].as_str().unwrap().to_owned());
@@ -78,6 +126,82 @@ async fn libraries_match_the_workspace_lockfile() {
             );
         }
     }
+    // The workspace's other members (the benchmark, the ui tests, the examples) are not.
+    let unreached: Vec<&String> = members
+        .iter()
+        .filter(|m| !reached.contains_key(*m))
+        .collect();
+    assert!(
+        unreached.iter().any(|m| *m == "heartbeat-bench"),
+        "{unreached:?}"
+    );
+    for member in unreached {
+        assert!(!libraries.contains_key(member), "{member} is listed");
+    }
+    for (name, library) in libraries {
+        let source = library["source"].as_str().unwrap_or_default();
+        assert!(
+            ["registry", "git", "path"].contains(&source),
+            "{name}: {library}"
+        );
+    }
     assert_eq!(libraries["heartbeat"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(libraries["heartbeat"]["source"], "path");
     assert_eq!(libraries["heartbeat"]["conflicts"], Value::Null);
+    assert_eq!(libraries["serde_json"]["source"], "registry");
+}
+
+/// `profile` is the cargo profile this test was built with: cargo builds it in
+/// `<target>/<profile>/deps/`, `debug` for the `dev` (and `test`) profile.
+#[tokio::test]
+async fn profile_is_the_cargo_profile() {
+    let app: axum::Router = heartbeat::router();
+    let body = get(&app, "/.well-known/heartbeat/environ").await.json();
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let expected = match dir.file_name().unwrap().to_str().unwrap() {
+        "debug" => "dev",
+        name => name,
+    };
+    assert_eq!(body["profile"], expected, "{body}");
+    assert_eq!(body["target"], env!("HEARTBEAT_TESTS_TARGET"));
+}
+
+/// Nothing of the document but `uptime` changes from one request to the next.
+#[tokio::test]
+async fn only_uptime_changes() {
+    let app: axum::Router = heartbeat::router();
+    let mut first = get(&app, "/.well-known/heartbeat/environ").await.json();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let mut second = get(&app, "/.well-known/heartbeat/environ").await.json();
+    let (a, b) = (
+        first["uptime"].as_f64().unwrap(),
+        second["uptime"].as_f64().unwrap(),
+    );
+    assert!(b > a, "{a} then {b}");
+    first.as_object_mut().unwrap().remove("uptime");
+    second.as_object_mut().unwrap().remove("uptime");
+    assert_eq!(first, second);
+}
+
+/// Over TCP the answer keeps its `Content-Length` (its body is sent in parts) and is the same
+/// document.
+#[tokio::test]
+async fn over_tcp_with_a_content_length() {
+    let app: axum::Router = heartbeat::router();
+    let address = serve(app.clone()).await;
+    let answer = http(address, "GET", "/.well-known/heartbeat/environ", &[]).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("content-type"), "application/json");
+    assert_eq!(answer.header("cache-control"), "no-cache");
+    assert_eq!(answer.header("transfer-encoding"), "");
+    assert_eq!(
+        answer.header("content-length"),
+        answer.body.len().to_string()
+    );
+    let mut over_tcp = answer.json();
+    let mut in_process = get(&app, "/.well-known/heartbeat/environ").await.json();
+    over_tcp.as_object_mut().unwrap().remove("uptime");
+    in_process.as_object_mut().unwrap().remove("uptime");
+    assert_eq!(over_tcp, in_process);
 }

@@ -13,14 +13,13 @@ use crate::outcome::Outcome;
 
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
-/// A JSON answer, from a `Value` or from text that is JSON already.
-pub(super) fn json(status: StatusCode, body: impl ToString) -> Response {
-    let bytes = body.to_string();
+/// A JSON answer, from text that is JSON already (taken as is, not copied).
+pub(super) fn json(status: StatusCode, body: impl IntoResponse) -> Response {
     let content_type = HeaderValue::from_static("application/json");
     (
         status,
         [(CONTENT_TYPE, content_type), (CACHE_CONTROL, NO_CACHE)],
-        bytes,
+        body,
     )
         .into_response()
 }
