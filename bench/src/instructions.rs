@@ -7,7 +7,7 @@
 //! For each figure the bench opens one keep-alive connection, warms the path up with
 //! [`WARM_UP`] requests, zeroes callgrind's counters (`callgrind_control --zero`), sends [`N`]
 //! requests, dumps them (`callgrind_control --dump`), and divides the dump's `totals:` by N.
-//! The count covers every thread of the child (the blocking pool's too): all the work a
+//! The count covers every thread of the child (heartbeat's threads for sync checks too): all the work a
 //! request causes, not just its handler.
 //!
 //! The routers use heartbeat's public builder API only, so the figures keep working across
@@ -523,7 +523,7 @@ fn rows(c: &Counts) -> Vec<Row> {
             &Goal::no_worse(BEFORE_COLD_ASYNC),
         ),
         row(
-            "callgrind: readiness, one sync check, cache 0 (every request runs it on the blocking pool; ± a few %)",
+            "callgrind: readiness, one sync check, cache 0 (every request runs it on one of heartbeat's threads; ± a few %)",
             c.cold_sync,
             p,
             &Goal {

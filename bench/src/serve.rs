@@ -40,7 +40,7 @@ pub(crate) fn trivial_async(mut builder: Heartbeat, n: usize) -> Heartbeat {
     builder
 }
 
-/// Readiness with `n` trivial sync checks (`|| true`, on tokio's blocking pool).
+/// Readiness with `n` trivial sync checks (`|| true`, on heartbeat's threads for sync checks).
 pub(crate) fn trivial_sync(mut builder: Heartbeat, n: usize) -> Heartbeat {
     for i in 0..n {
         builder = builder.readiness(Check::new(format!("sync-{i:04}"), || true));

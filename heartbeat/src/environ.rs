@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
 
 use serde_json::{Map, Value, json};
@@ -325,9 +324,9 @@ impl HttpBody for Parts {
     }
 }
 
-impl IntoResponse for Parts {
-    fn into_response(self) -> Response {
-        Body::new(self).into_response()
+impl From<Parts> for Body {
+    fn from(parts: Parts) -> Body {
+        Body::new(parts)
     }
 }
 

@@ -173,7 +173,7 @@ impl From<Func> for Runner {
 /// One annotated function, as the attribute recorded it: built in a `static` by generated code,
 /// with the options the attribute was given.
 ///
-/// ```ignore
+/// ```text
 /// Registration::new(Kind::Readiness, "db", Site::new(module_path!(), file!(), line!()), func)
 ///     .timeout(Duration::from_secs(2))
 /// ```

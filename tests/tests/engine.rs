@@ -361,3 +361,40 @@ async fn a_status_change_is_logged_once_in_the_checks_span() {
         "{failing}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_shared_answer_never_hides_a_new_state() {
+    // Large answers are shared by requests within 10 ms that find the same states: a state
+    // that changed in between must show at once.
+    let flips = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&flips);
+    let mut builder = bare().readiness(
+        Check::new_async("flips", move || {
+            let counted = Arc::clone(&counted);
+            async move { counted.fetch_add(1, Ordering::SeqCst) % 2 == 0 }
+        })
+        .cache(Duration::ZERO),
+    );
+    for i in 0..20 {
+        builder = builder.readiness(
+            Check::new_async(format!("steady-{i:02}"), || async { true })
+                .cache(Duration::from_secs(60)),
+        );
+    }
+    let app: axum::Router = builder.into_router();
+    let first = get(&app, READINESS).await;
+    let second = get(&app, READINESS).await;
+    let third = get(&app, READINESS).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(second.status, 500, "{}", second.text());
+    assert_eq!(second.json()["checks"]["flips"]["status"], false);
+    assert_eq!(third.status, 200);
+    // With only cached states, the same answer is given again.
+    let steady: axum::Router = bare()
+        .readiness(Check::new_async("a", || async { true }))
+        .into_router();
+    assert_eq!(
+        get(&steady, READINESS).await.body,
+        get(&steady, READINESS).await.body
+    );
+}

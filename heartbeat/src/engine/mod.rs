@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::{Shared, join_all};
+use smallvec::SmallVec;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -81,9 +82,7 @@ impl Monitor {
     fn fresh(&self, now: Instant) -> Option<Arc<State>> {
         let slot = self.slot.borrow();
         let current = slot.current.as_ref()?;
-        current
-            .is_fresh(now, self.cache)
-            .then(|| Arc::clone(current))
+        current.is_fresh(now).then(|| Arc::clone(current))
     }
 
     /// The state for a request made at `now`: fresh, from the run in flight, or from a run
@@ -101,10 +100,7 @@ impl Monitor {
         let mut next = None;
         let mut launch = false;
         self.slot.send_if_modified(|slot| {
-            let fresh = slot
-                .current
-                .as_ref()
-                .filter(|c| c.is_fresh(now, self.cache));
+            let fresh = slot.current.as_ref().filter(|c| c.is_fresh(now));
             if let Some(current) = fresh {
                 next = Some(Next::Ready(Arc::clone(current)));
                 return false;
@@ -126,7 +122,8 @@ impl Monitor {
             });
             next = Some(Next::Wait(slot.runs));
             launch = true;
-            true
+            // Nobody waits for a run to be launched: no need to wake the receivers.
+            false
         });
         match next {
             Some(Next::Ready(state)) => state,
@@ -157,37 +154,55 @@ impl Monitor {
             match tokio::time::timeout_at(deadline, receiver.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return self.lost(Instant::now(), "the check was dropped"),
-                Err(_) => return self.expire(id),
+                Err(_) => {
+                    if let Some(state) = self.expire(id) {
+                        return state;
+                    }
+                }
             }
         }
     }
 
     /// Run `id` reached its deadline without a result: records its timeout (once, by the first
-    /// request to see it) and keeps the check busy until the run returns.
-    fn expire(&self, id: u64) -> Arc<State> {
+    /// request to see it) and keeps the check busy until the run returns. `None` when the
+    /// deadline moved: the run started since this request last looked (a start does not wake
+    /// the waiters), and its timeout counts from there.
+    fn expire(&self, id: u64) -> Option<Arc<State>> {
         let mut answer = None;
         let mut recorded = None;
+        let now = Instant::now();
         self.slot.send_if_modified(|slot| {
             if let Some(current) = slot.current.as_ref().filter(|s| s.run >= id) {
                 answer = Some(Arc::clone(current));
                 return false;
             }
             let Some(running) = slot.running.as_mut().filter(|r| r.id == id) else {
+                answer = Some(self.lost(now, "the run left no result"));
                 return false;
             };
+            if now < running.phase.since() + self.timeout {
+                return false;
+            }
             running.expired = true;
             let (since, message) = match running.phase {
                 Phase::Queued(since) => (since, self.not_started()),
                 Phase::Started(since) => (since, format!("timed out after {:?}", self.timeout)),
             };
-            recorded = slot.record(id, Outcome::fail(message), since, self.timeout, false);
+            recorded = slot.record(
+                id,
+                Outcome::fail(message),
+                since,
+                self.timeout,
+                self.cache,
+                false,
+            );
             answer = recorded.as_ref().map(|(state, _)| Arc::clone(state));
             recorded.is_some()
         });
         if let Some((state, change)) = &recorded {
             self.log.state(&self.span(), state, change);
         }
-        answer.unwrap_or_else(|| self.lost(Instant::now(), "the run left no result"))
+        answer
     }
 
     /// Why a run never started within its timeout.
@@ -211,6 +226,7 @@ impl Monitor {
             outcome: Outcome::fail(format!("heartbeat lost track of this check's run: {why}")),
             run: 0,
             started: now,
+            fresh_until: None,
             duration: Duration::ZERO,
             failures: 1,
             successes: 0,
@@ -226,7 +242,14 @@ impl Monitor {
 }
 
 /// The states of one evaluation, in selection order.
-type States = Arc<[Arc<State>]>;
+type States = Arc<Evaluated>;
+
+/// What one evaluation gives every request that shared it.
+pub(crate) struct Evaluated {
+    /// When the evaluation asked (for all of its requests: their answers are the same).
+    asked: Instant,
+    states: Vec<Arc<State>>,
+}
 
 /// One evaluation of a set of checks, shared by every request that asks for the same set
 /// while it runs.
@@ -237,14 +260,15 @@ const EVALUATIONS: usize = 64;
 
 /// The checks of one endpoint, sorted by name, and the evaluations in flight.
 pub(crate) struct Checks {
-    monitors: Vec<Arc<Monitor>>,
+    monitors: Arc<[Arc<Monitor>]>,
     /// By selection (`None`: every check).
     evaluations: Mutex<HashMap<Option<Box<[usize]>>, Evaluation>>,
 }
 
 /// The states of the checks a request asked for, in the order asked.
 pub(crate) struct Answer {
-    /// When the request asked: a state that started before this was reused.
+    /// When the request (or the evaluation it shared) asked: a state that started before this
+    /// was reused.
     pub(crate) asked: Instant,
     pub(crate) states: Answered,
 }
@@ -252,7 +276,8 @@ pub(crate) struct Answer {
 /// States read by the request itself, or shared with every request of an evaluation (not
 /// copied for each: with 1,000 checks and 2,000 requests waiting, that would be 16 MB).
 pub(crate) enum Answered {
-    Read(Vec<Arc<State>>),
+    /// Read by the request (a few inline: no allocation for a small endpoint).
+    Read(SmallVec<[Arc<State>; 4]>),
     Evaluated(States),
 }
 
@@ -262,7 +287,7 @@ impl std::ops::Deref for Answered {
     fn deref(&self) -> &[Arc<State>] {
         match self {
             Answered::Read(states) => states,
-            Answered::Evaluated(states) => states,
+            Answered::Evaluated(evaluated) => &evaluated.states,
         }
     }
 }
@@ -270,7 +295,7 @@ impl std::ops::Deref for Answered {
 impl Checks {
     pub(crate) fn new(monitors: Vec<Arc<Monitor>>) -> Self {
         Checks {
-            monitors,
+            monitors: monitors.into(),
             evaluations: Mutex::default(),
         }
     }
@@ -284,20 +309,25 @@ impl Checks {
     pub(crate) async fn evaluate(&self, selection: Option<&[usize]>) -> Answer {
         let asked = Instant::now();
         let count = selection.map_or(self.monitors.len(), <[usize]>::len);
-        let mut states = Vec::with_capacity(count);
+        let mut states = SmallVec::with_capacity(count);
         for monitor in self.selected(selection) {
             match monitor.fresh(asked) {
                 Some(state) => states.push(state),
                 None => break,
             }
         }
-        let states = if states.len() < count {
+        if states.len() < count {
             drop(states);
-            Answered::Evaluated(self.evaluation(selection, asked).await)
-        } else {
-            Answered::Read(states)
-        };
-        Answer { asked, states }
+            let evaluated = self.evaluation(selection, asked).await;
+            return Answer {
+                asked: evaluated.asked,
+                states: Answered::Evaluated(evaluated),
+            };
+        }
+        Answer {
+            asked,
+            states: Answered::Read(states),
+        }
     }
 
     fn selected<'a>(
@@ -326,11 +356,13 @@ impl Checks {
         if evaluations.len() >= EVALUATIONS {
             evaluations.retain(|_, evaluation| evaluation.peek().is_none());
         }
-        let monitors: Vec<Arc<Monitor>> = self.selected(selection).cloned().collect();
+        let monitors: Arc<[Arc<Monitor>]> = match selection {
+            None => Arc::clone(&self.monitors),
+            Some(_) => self.selected(selection).cloned().collect(),
+        };
         let evaluation: Pin<Box<dyn Future<Output = States> + Send>> = Box::pin(async move {
-            join_all(monitors.iter().map(|monitor| monitor.state(asked)))
-                .await
-                .into()
+            let states = join_all(monitors.iter().map(|monitor| monitor.state(asked))).await;
+            Arc::new(Evaluated { asked, states })
         });
         let evaluation = evaluation.shared();
         evaluations.insert(key, evaluation.clone());

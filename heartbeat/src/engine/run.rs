@@ -86,15 +86,15 @@ impl Monitor {
         }
     }
 
-    /// Run `id` starts now: its timeout counts from here.
+    /// Run `id` starts now: its timeout counts from here. The waiters are not woken: at their
+    /// deadline they read the phase again (see `Monitor::expire`).
     fn started(&self, id: u64) -> Instant {
         let now = Instant::now();
-        self.slot.send_if_modified(|slot| match &mut slot.running {
-            Some(running) if running.id == id => {
+        self.slot.send_if_modified(|slot| {
+            if let Some(running) = slot.running.as_mut().filter(|r| r.id == id) {
                 running.phase = Phase::Started(now);
-                true
             }
-            _ => false,
+            false
         });
         now
     }
@@ -142,7 +142,7 @@ impl Monitor {
                     "the run ended without a result: its task was dropped (did the runtime that ran it shut down?)",
                 ),
             };
-            recorded = slot.record(id, outcome, started, duration, lost);
+            recorded = slot.record(id, outcome, started, duration, self.cache, lost);
         });
         if let Some(what) = late {
             self.log.late(span, duration, self.timeout, &what);

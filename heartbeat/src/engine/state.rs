@@ -16,9 +16,11 @@ pub(crate) struct State {
     /// Which run of the check this is (the first is 1): a request that waited for run `n`
     /// takes any state of a run `≥ n`.
     pub(crate) run: u64,
-    /// When the run started. A state is reused while younger than the check's cache time,
-    /// counted from here.
+    /// When the run started.
     pub(crate) started: Instant,
+    /// Until when the state may be reused: its start plus the check's cache time (`None`:
+    /// for ever).
+    pub(crate) fresh_until: Option<Instant>,
     /// How long the run took (for a run that timed out: the timeout).
     pub(crate) duration: Duration,
     /// Consecutive failed runs up to this one (0 when it passed).
@@ -34,8 +36,8 @@ pub(crate) struct State {
 
 impl State {
     /// Whether this state may stand for a run asked for at `now`.
-    pub(crate) fn is_fresh(&self, now: Instant, cache: Duration) -> bool {
-        !self.lost && now.saturating_duration_since(self.started) < cache
+    pub(crate) fn is_fresh(&self, now: Instant) -> bool {
+        !self.lost && self.fresh_until.is_none_or(|until| now < until)
     }
 }
 
@@ -96,8 +98,10 @@ impl Slot {
         outcome: Outcome,
         started: Instant,
         duration: Duration,
+        cache: Duration,
         lost: bool,
     ) -> Option<(Arc<State>, Change)> {
+        let fresh_until = started.checked_add(cache);
         let previous = self.current.as_deref();
         if previous.is_some_and(|p| p.run > run) {
             return None;
@@ -110,6 +114,7 @@ impl Slot {
                     outcome,
                     run,
                     started,
+                    fresh_until,
                     duration,
                     failures: p.failures,
                     successes: 0,
@@ -147,6 +152,7 @@ impl Slot {
             outcome,
             run,
             started,
+            fresh_until,
             duration,
             lost,
         });

@@ -1,7 +1,9 @@
 //! `/health/` (named checks, `?checks=` selection, the shared secret) and `/health/ping`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -42,11 +44,20 @@ pub(super) async fn health(
     };
     let answer = health.checks.evaluate(Some(&selected)).await;
     let passed = answer.states.iter().all(|s| s.outcome.passed());
+    let status = if passed {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let last = query.checks.is_none().then_some(&health.last);
+    if let Some(body) = last.and_then(|last| last.get(&answer, endpoints.started)) {
+        return wire::json(status, body);
+    }
 
-    let mut body = String::with_capacity(64 + 24 * (health.shown.len() + selected.len()));
-    body.push_str("{\"available_checks\":[");
-    write_names(&mut body, health, 0..health.shown.len());
-    body.push_str("],\"checks\":{");
+    let mut body = String::with_capacity(64 + health.names.len() + 32 * selected.len());
+    body.push_str("{\"available_checks\":");
+    body.push_str(&health.names);
+    body.push_str(",\"checks\":{");
     for (n, (&i, state)) in selected.iter().zip(answer.states.iter()).enumerate() {
         if n > 0 {
             body.push(',');
@@ -63,21 +74,11 @@ pub(super) async fn health(
     } else {
         "},\"health\":\"degraded\"}"
     });
-    let status = if passed {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    wire::json(status, body)
-}
-
-fn write_names(body: &mut String, health: &Endpoint, indices: impl Iterator<Item = usize>) {
-    for (n, i) in indices.enumerate() {
-        if n > 0 {
-            body.push(',');
-        }
-        body.push_str(&health.shown[i].key);
+    let body = Bytes::from(body);
+    if let Some(last) = last {
+        last.set(&answer, endpoints.started, body.clone());
     }
+    wire::json(status, body)
 }
 
 /// Why a selection was refused.
@@ -89,17 +90,10 @@ enum Refused {
 /// The checks `?checks=` asks for, each once, as indices in name order: absent means
 /// `_defaults`, empty means none, otherwise a comma-separated list with each item trimmed and
 /// `_defaults` expanded. Linear in the query's length and the number of checks.
-fn select(health: &Endpoint, checks: Option<&str>) -> Result<Vec<usize>, Refused> {
+fn select<'a>(health: &'a Endpoint, checks: Option<&str>) -> Result<Cow<'a, [usize]>, Refused> {
     let monitors = health.checks.monitors();
-    let defaults = || {
-        monitors
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| m.info.is_default())
-            .map(|(i, _)| i)
-    };
     let Some(list) = checks else {
-        return Ok(defaults().collect());
+        return Ok(Cow::Borrowed(&health.defaults));
     };
     let mut selected = vec![false; monitors.len()];
     let mut unknown = Vec::new();
@@ -124,16 +118,18 @@ fn select(health: &Endpoint, checks: Option<&str>) -> Result<Vec<usize>, Refused
         return Err(Refused::Unknown(unknown));
     }
     if with_defaults {
-        for i in defaults() {
+        for &i in &health.defaults {
             selected[i] = true;
         }
     }
-    Ok(selected
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| **s)
-        .map(|(i, _)| i)
-        .collect())
+    Ok(Cow::Owned(
+        selected
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(i, _)| i)
+            .collect(),
+    ))
 }
 
 impl Refused {

@@ -62,17 +62,31 @@ pub(crate) struct Endpoint {
     pub(crate) checks: Checks,
     /// One per check, in the same order.
     pub(crate) shown: Vec<wire::Shown>,
+    /// The checks of the default set (`/health/`'s `_defaults`), by index.
+    pub(crate) defaults: Vec<usize>,
+    /// Every check's name, as a JSON array.
+    pub(crate) names: String,
+    /// The last body answered with every check (for `/health/`: the default set).
+    pub(crate) last: wire::LastBody,
 }
 
 impl Endpoint {
     fn new(monitors: Vec<Arc<Monitor>>) -> Self {
-        let shown = monitors
+        let shown: Vec<wire::Shown> = monitors
             .iter()
             .map(|m| wire::Shown::new(m.info.name()))
             .collect();
+        let defaults = (0..monitors.len())
+            .filter(|&i| monitors[i].info.is_default())
+            .collect();
+        let keys: Vec<&str> = shown.iter().map(|s| s.key.as_str()).collect();
+        let names = format!("[{}]", keys.join(","));
         Endpoint {
             checks: Checks::new(monitors),
             shown,
+            defaults,
+            names,
+            last: wire::LastBody::default(),
         }
     }
 }

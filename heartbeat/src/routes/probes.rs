@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -48,13 +49,23 @@ async fn probe(endpoints: &Endpoints, endpoint: &Endpoint, lifecycle: bool) -> R
     };
     let states = &answer.states;
     let passed = lifecycle.is_empty() && states.iter().all(|s| s.outcome.passed());
+    let status = if passed {
+        StatusCode::OK
+    } else {
+        endpoints.failure_status
+    };
+    // The lifecycle, read per request, is part of the body only when a condition is active.
+    let shared = lifecycle.is_empty().then_some(&endpoint.last);
+    if let Some(body) = shared.and_then(|last| last.get(&answer, endpoints.started)) {
+        return wire::json(status, body);
+    }
     let monitors = endpoint.checks.monitors();
     let renamed = states
         .iter()
         .zip(monitors)
         .any(|(s, m)| s.outcome.name().is_some_and(|n| n != m.info.name()));
 
-    let mut body = String::with_capacity(32 + 96 * states.len());
+    let mut body = String::with_capacity(32 + endpoint.names.len() + 64 * states.len());
     body.push_str("{\"checks\":{");
     if !renamed && lifecycle.is_empty() {
         // The common case: every check under its own name, already in name order.
@@ -82,12 +93,11 @@ async fn probe(endpoints: &Endpoints, endpoint: &Endpoint, lifecycle: bool) -> R
                 }
                 Entry::Check(i, Some(asked)) => {
                     let state = &states[*i];
-                    let mut object = wire::outcome_object(&state.outcome, state.duration);
-                    object["asked_name"] = (*asked).into();
-                    body.push_str(&object.to_string());
+                    let outcome = state.outcome.clone().with("asked_name", *asked);
+                    body.push_str(&wire::render(&outcome, state.duration));
                 }
                 Entry::Lifecycle(outcome) => {
-                    body.push_str(&wire::outcome_object(outcome, Duration::ZERO).to_string());
+                    body.push_str(&wire::render(outcome, Duration::ZERO));
                 }
             }
         }
@@ -97,11 +107,10 @@ async fn probe(endpoints: &Endpoints, endpoint: &Endpoint, lifecycle: bool) -> R
     } else {
         "},\"status\":false}"
     });
-    let status = if passed {
-        StatusCode::OK
-    } else {
-        endpoints.failure_status
-    };
+    let body = Bytes::from(wire::fitted(body));
+    if let Some(last) = shared {
+        last.set(&answer, endpoints.started, body.clone());
+    }
     wire::json(status, body)
 }
 
