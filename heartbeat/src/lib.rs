@@ -67,6 +67,25 @@
 //! holds one thread and never keeps the process from exiting. The README's "How checks run"
 //! says the rest.
 //!
+//! # Cargo features
+//!
+//! None is on by default. The items behind a feature are documented when it is on (docs.rs
+//! turns every feature on and marks each such item with its feature).
+//!
+//! | feature | adds | needs Rust |
+//! |---|---|---|
+//! | `linkme` | registration through [linkme]'s link sections instead of [inventory]'s constructors: no code runs before `main`; not on wasm or NetBSD ([`REGISTRATION_BACKEND`] says which is active) | 1.85 |
+//! | `http` | `checks::Http`: a URL answers with the expected status (reqwest, no TLS) | 1.85 |
+//! | `postgres`, `mysql`, `sqlite` | `checks::Sql` and `checks::{postgres, mysql, sqlite}`: `SELECT 1` on an sqlx pool | 1.94 (sqlx 0.9) |
+//! | `redis` | `checks::Redis` and `checks::redis`: `PING` answers `PONG` | 1.88 (redis 1.8) |
+//!
+//! The minimum supported Rust version is 1.85 for the default features, `linkme` and `http`;
+//! the other features need what their client library needs. Raising it is a deliberate change,
+//! listed in the changelog and never made in a patch release.
+//!
+//! [linkme]: https://docs.rs/linkme
+//! [inventory]: https://docs.rs/inventory
+//!
 //! # Testing your checks
 //!
 //! Registration is global to a binary, so a test binary serves every check it links. With
@@ -91,6 +110,8 @@
 //! assert_eq!(response.status(), 200);
 //! # }
 //! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 pub mod checks;

@@ -69,6 +69,7 @@ macro_rules! database {
         impl sealed::Sealed for $db {}
 
         #[cfg(feature = $feature)]
+        #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         impl Database for $db {
             fn target(pool: &Pool<Self>) -> String {
                 let $options = pool.connect_options();
@@ -210,6 +211,7 @@ pub async fn ping<DB: Database>(pool: &Pool<DB>) -> Outcome {
 
 /// A check named `name`: `SELECT 1` on a PostgreSQL pool.
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 #[track_caller]
 pub fn postgres(name: impl Into<String>, pool: sqlx::PgPool) -> Check {
     Sql::new(pool).check(name)
@@ -217,6 +219,7 @@ pub fn postgres(name: impl Into<String>, pool: sqlx::PgPool) -> Check {
 
 /// A check named `name`: `SELECT 1` on a MySQL or MariaDB pool.
 #[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 #[track_caller]
 pub fn mysql(name: impl Into<String>, pool: sqlx::MySqlPool) -> Check {
     Sql::new(pool).check(name)
@@ -224,6 +227,7 @@ pub fn mysql(name: impl Into<String>, pool: sqlx::MySqlPool) -> Check {
 
 /// A check named `name`: `SELECT 1` on an SQLite pool.
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[track_caller]
 pub fn sqlite(name: impl Into<String>, pool: sqlx::SqlitePool) -> Check {
     Sql::new(pool).check(name)
