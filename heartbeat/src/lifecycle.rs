@@ -26,6 +26,7 @@
 //! ```
 
 use std::future::IntoFuture;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,8 @@ pub struct Lifecycle(Arc<Shared>);
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
+    /// Whether any condition may be active: readiness reads the state only then.
+    active: AtomicBool,
     /// Whether the drain is over (the server is stopping).
     drained: watch::Sender<bool>,
 }
@@ -101,6 +104,7 @@ impl Lifecycle {
                 not_ready: None,
                 startup: Startup::NotRequired,
             }),
+            active: AtomicBool::new(false),
             drained: watch::Sender::new(false),
         }))
     }
@@ -111,7 +115,9 @@ impl Lifecycle {
         GLOBAL.clone()
     }
 
+    /// The state, to change it: a condition may become active.
     fn state(&self) -> MutexGuard<'_, State> {
+        self.0.active.store(true, Ordering::Release);
         self.0.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -146,7 +152,8 @@ impl Lifecycle {
 
     /// Whether the shutdown has begun.
     pub fn is_draining(&self) -> bool {
-        self.state().draining.is_some()
+        let state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.draining.is_some()
     }
 
     /// Begins the shutdown now: readiness fails at once (a check named `shutdown`) while
@@ -202,7 +209,10 @@ impl Lifecycle {
 
     /// The failing lifecycle checks readiness shows now, by name.
     pub(crate) fn readiness(&self) -> Vec<(&'static str, Outcome)> {
-        let state = self.state();
+        if !self.0.active.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
         let mut failing = Vec::new();
         if let Some((since, drain)) = state.draining {
             let message = format!(

@@ -334,12 +334,28 @@ impl Checks {
         &'a self,
         selection: Option<&'a [usize]>,
     ) -> impl Iterator<Item = &'a Arc<Monitor>> + 'a {
-        let all = selection.is_none().then(|| self.monitors.iter());
-        let some = selection
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| self.monitors.get(i));
-        all.into_iter().flatten().chain(some)
+        enum Selected<A, B> {
+            All(A),
+            Some(B),
+        }
+        impl<'a, A, B> Iterator for Selected<A, B>
+        where
+            A: Iterator<Item = &'a Arc<Monitor>>,
+            B: Iterator<Item = &'a Arc<Monitor>>,
+        {
+            type Item = &'a Arc<Monitor>;
+
+            fn next(&mut self) -> Option<Self::Item> {
+                match self {
+                    Selected::All(all) => all.next(),
+                    Selected::Some(some) => some.next(),
+                }
+            }
+        }
+        match selection {
+            None => Selected::All(self.monitors.iter()),
+            Some(indices) => Selected::Some(indices.iter().filter_map(|&i| self.monitors.get(i))),
+        }
     }
 
     /// The evaluation in flight for this selection, or a new one.
