@@ -3,7 +3,9 @@
 //! This crate registers no check: every test binary in `tests/` declares its own set, because
 //! registration is global to a binary.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Command;
 
 use axum::Router;
@@ -147,4 +149,80 @@ pub fn run_alone(name: &str, env: &[(&str, Option<&str>)]) -> (bool, String) {
         String::from_utf8_lossy(&output.stderr)
     );
     (output.status.success() && text.contains("1 passed"), text)
+}
+
+/// What `cargo metadata` says of the package `root` in `dir`, for this platform.
+pub struct Metadata {
+    /// Every package `root` reaches (any kind of dependency, itself included): name → versions.
+    pub reached: BTreeMap<String, BTreeSet<String>>,
+    /// The names of the workspace's members.
+    pub members: BTreeSet<String>,
+}
+
+/// Runs `cargo metadata` in `dir` for the platform the tests run on and walks its resolve graph
+/// from `root`. `--filter-platform` keeps cargo to what a build for this target needs (a
+/// lockfile also holds wasm and Windows packages, which it would otherwise download); cargo may
+/// download, as a build does, so this works with an empty cache.
+pub fn metadata(dir: &Path, root: &str) -> Metadata {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .args(["--filter-platform", env!("HEARTBEAT_TESTS_TARGET")])
+        .current_dir(dir)
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo's JSON");
+    let text = |value: &Value| value.as_str().expect("a string").to_owned();
+    let packages: BTreeMap<String, (String, String)> = metadata["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| (text(&p["id"]), (text(&p["name"]), text(&p["version"]))))
+        .collect();
+    let members = metadata["workspace_members"]
+        .as_array()
+        .expect("workspace members")
+        .iter()
+        .map(|id| packages[&text(id)].0.clone())
+        .collect();
+    let edges: BTreeMap<String, Vec<String>> = metadata["resolve"]["nodes"]
+        .as_array()
+        .expect("resolve nodes")
+        .iter()
+        .map(|node| {
+            let deps = node["deps"].as_array().expect("deps");
+            (
+                text(&node["id"]),
+                deps.iter().map(|d| text(&d["pkg"])).collect(),
+            )
+        })
+        .collect();
+    let start = packages
+        .iter()
+        .find(|(_, (name, _))| name == root)
+        .map(|(id, _)| id.clone())
+        .unwrap_or_else(|| panic!("{root} is not in cargo metadata's packages"));
+    let mut seen = BTreeSet::from([start.clone()]);
+    let mut queue = vec![start];
+    while let Some(id) = queue.pop() {
+        for next in &edges[&id] {
+            if seen.insert(next.clone()) {
+                queue.push(next.clone());
+            }
+        }
+    }
+    let mut reached: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for id in seen {
+        let (name, version) = &packages[&id];
+        reached
+            .entry(name.clone())
+            .or_default()
+            .insert(version.clone());
+    }
+    Metadata { reached, members }
 }

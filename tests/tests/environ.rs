@@ -2,92 +2,12 @@
 //! this package reaches through the workspace's real `Cargo.lock`, and this package's name and
 //! version.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
+use std::collections::BTreeSet;
 
-use heartbeat_tests::{get, http, serve};
+use heartbeat_tests::{Metadata, get, http, metadata, serve};
 use serde_json::Value;
 
 heartbeat::build_info!();
-
-/// What `cargo metadata` says about this workspace, for this platform.
-struct Metadata {
-    /// Every package this one reaches (any kind of dependency): name → versions.
-    reached: BTreeMap<String, BTreeSet<String>>,
-    /// The names of the workspace's members.
-    members: BTreeSet<String>,
-}
-
-/// `--filter-platform` keeps cargo to what a build for this target needs (the lockfile also
-/// holds wasm and Windows packages, which it would otherwise download); cargo may download, as
-/// a build does, so this works with an empty cache.
-fn metadata() -> Metadata {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let target = env!("HEARTBEAT_TESTS_TARGET");
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked"])
-        .args(["--filter-platform", target])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run cargo metadata");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let packages: BTreeMap<&str, (&str, &str)> = metadata["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let id = p["id"].as_str().unwrap();
-            (
-                id,
-                (p["name"].as_str().unwrap(), p["version"].as_str().unwrap()),
-            )
-        })
-        .collect();
-    let members = metadata["workspace_members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|id| packages[id.as_str().unwrap()].0.to_owned())
-        .collect();
-    let edges: BTreeMap<&str, Vec<&str>> = metadata["resolve"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|node| {
-            let deps = node["deps"].as_array().unwrap();
-            let deps = deps.iter().map(|d| d["pkg"].as_str().unwrap()).collect();
-            (node["id"].as_str().unwrap(), deps)
-        })
-        .collect();
-    let root = packages
-        .iter()
-        .find(|(_, (name, _))| *name == env!("CARGO_PKG_NAME"))
-        .map(|(id, _)| *id)
-        .unwrap();
-    let mut seen = BTreeSet::from([root]);
-    let mut queue = vec![root];
-    while let Some(id) = queue.pop() {
-        for &next in &edges[id] {
-            if seen.insert(next) {
-                queue.push(next);
-            }
-        }
-    }
-    let mut reached: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for id in seen {
-        let (name, version) = packages[id];
-        reached
-            .entry(name.to_owned())
-            .or_default()
-            .insert(version.to_owned());
-    }
-    Metadata { reached, members }
-}
 
 #[tokio::test]
 async fn libraries_are_what_this_package_reaches() {
@@ -103,7 +23,10 @@ async fn libraries_are_what_this_package_reaches() {
     assert!(body.get("libraries_note").is_none(), "{body}");
 
     let libraries = body["libraries"].as_object().unwrap();
-    let Metadata { reached, members } = metadata();
+    let Metadata { reached, members } = metadata(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        env!("CARGO_PKG_NAME"),
+    );
     // What a build of this package resolves on this platform is listed; the lockfile also
     // holds other platforms' and features' packages, so the list may hold more.
     for (name, versions) in &reached {

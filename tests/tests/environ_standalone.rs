@@ -8,7 +8,7 @@
 //! This builds a real crate with cargo (in `target/standalone`, reused between runs); only
 //! crates.io is needed, and nothing of the cargo cache.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
@@ -89,67 +89,6 @@ fn git(dir: &Path, args: &[&str]) {
     );
 }
 
-/// `cargo metadata` of the standalone crate for this platform: what the application reaches,
-/// name → versions.
-fn reached(cargo: &str, app: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked"])
-        .args(["--filter-platform", env!("HEARTBEAT_TESTS_TARGET")])
-        .current_dir(app)
-        .output()
-        .expect("run cargo metadata");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let packages: BTreeMap<&str, (&str, &str)> = metadata["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let id = p["id"].as_str().unwrap();
-            (
-                id,
-                (p["name"].as_str().unwrap(), p["version"].as_str().unwrap()),
-            )
-        })
-        .collect();
-    let nodes = metadata["resolve"]["nodes"].as_array().unwrap();
-    let edges: BTreeMap<&str, Vec<&str>> = nodes
-        .iter()
-        .map(|node| {
-            let deps = node["deps"].as_array().unwrap();
-            let deps = deps.iter().map(|d| d["pkg"].as_str().unwrap()).collect();
-            (node["id"].as_str().unwrap(), deps)
-        })
-        .collect();
-    let root = packages
-        .iter()
-        .find(|(_, (name, _))| *name == "standalone-app")
-        .map(|(id, _)| *id)
-        .unwrap();
-    let mut seen = BTreeSet::from([root]);
-    let mut queue = vec![root];
-    while let Some(id) = queue.pop() {
-        for &next in &edges[id] {
-            if seen.insert(next) {
-                queue.push(next);
-            }
-        }
-    }
-    let mut reached: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for id in seen {
-        let (name, version) = packages[id];
-        reached
-            .entry(name.to_owned())
-            .or_default()
-            .insert(version.to_owned());
-    }
-    reached
-}
-
 #[test]
 fn a_standalone_crate_reports_what_it_reaches_through_its_own_lockfile() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -208,7 +147,7 @@ fn a_standalone_crate_reports_what_it_reaches_through_its_own_lockfile() {
     );
     let body: Value = serde_json::from_str(stdout.trim()).unwrap();
     let lock = std::fs::read_to_string(app.join("Cargo.lock")).unwrap();
-    let reached = reached(&cargo, &app);
+    let reached = heartbeat_tests::metadata(&app, "standalone-app").reached;
     std::fs::remove_dir_all(&root).unwrap();
 
     assert_eq!(body["application"]["name"], "standalone-app");

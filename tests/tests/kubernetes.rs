@@ -116,24 +116,9 @@ impl Drop for KillOnDrop {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_fails_readiness_keeps_liveliness_finishes_requests_and_exits() {
-    let binary = quickstart_binary();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let drain = Duration::from_millis(2_000);
-    let mut child = KillOnDrop(
-        Command::new(binary)
-            .env("QUICKSTART_ADDR", address.to_string())
-            .env("QUICKSTART_DRAIN_MS", drain.as_millis().to_string())
-            .env("HEALTH_URL_SECRET", "e2e")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the quickstart"),
-    );
+    let (mut child, address) =
+        start_quickstart(&[("QUICKSTART_DRAIN_MS", &drain.as_millis().to_string())]).await;
 
     // Ready once it listens, its worker has ticked (the startup gate) and its checks pass.
     let readiness = "/.well-known/heartbeat/readiness";
@@ -200,18 +185,7 @@ async fn sigterm_fails_readiness_keeps_liveliness_finishes_requests_and_exits() 
     assert_eq!(slow.text(), "done after 3000 ms\n");
 
     // The process exits 0 after the drain (and the request), within a margin.
-    let limit = drain + Duration::from_secs(3 + 10);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < limit,
-            "still running {:?} after SIGTERM",
-            signalled.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = exit(&mut child, signalled, drain + Duration::from_secs(3 + 10)).await;
     assert!(status.success(), "exit status {status}");
     assert!(
         signalled.elapsed() >= drain,
@@ -232,8 +206,13 @@ async fn start_quickstart(env: &[(&str, &str)]) -> (KillOnDrop, std::net::Socket
         .port();
     let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut command = Command::new(binary);
+    // No hung dependency unless the test asks for one (a flag file of the machine's own would
+    // hang the quickstart's `dependency` check).
+    let no_flag =
+        std::env::temp_dir().join(format!("heartbeat-e2e-no-hang-{}", std::process::id()));
     command
         .env("QUICKSTART_ADDR", address.to_string())
+        .env("QUICKSTART_HANG_FLAG", no_flag)
         .env("HEALTH_URL_SECRET", "e2e")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -247,6 +226,25 @@ async fn start_quickstart(env: &[(&str, &str)]) -> (KillOnDrop, std::net::Socket
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     (child, address)
+}
+
+/// Waits for the child to exit, failing the test if it still runs `limit` after `signalled`.
+async fn exit(
+    child: &mut KillOnDrop,
+    signalled: Instant,
+    limit: Duration,
+) -> std::process::ExitStatus {
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            signalled.elapsed() < limit,
+            "still running {:?} after SIGTERM",
+            signalled.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Neither a sync check that hangs for an hour nor clients that never finish their requests
@@ -289,18 +287,12 @@ async fn a_hung_check_and_half_sent_requests_do_not_keep_the_process_alive() {
         .unwrap();
     assert!(killed.success());
     let signalled = Instant::now();
-    let limit = drain + grace + Duration::from_secs(1);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < limit,
-            "still running {:?} after SIGTERM",
-            signalled.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = exit(
+        &mut child,
+        signalled,
+        drain + grace + Duration::from_secs(1),
+    )
+    .await;
     assert!(status.success(), "exit status {status}");
     assert!(
         signalled.elapsed() >= drain + grace,
