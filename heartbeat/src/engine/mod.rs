@@ -241,10 +241,7 @@ impl Monitor {
     }
 }
 
-/// The states of one evaluation, in selection order.
-type States = Arc<Evaluated>;
-
-/// What one evaluation gives every request that shared it.
+/// What one evaluation gives every request that shared it: the states, in selection order.
 pub(crate) struct Evaluated {
     /// When the evaluation asked (for all of its requests: their answers are the same).
     asked: Instant,
@@ -253,7 +250,7 @@ pub(crate) struct Evaluated {
 
 /// One evaluation of a set of checks, shared by every request that asks for the same set
 /// while it runs.
-type Evaluation = Shared<Pin<Box<dyn Future<Output = States> + Send>>>;
+type Evaluation = Shared<Pin<Box<dyn Future<Output = Arc<Evaluated>> + Send>>>;
 
 /// At most this many different sets of checks keep their evaluation for sharing.
 const EVALUATIONS: usize = 64;
@@ -278,7 +275,7 @@ pub(crate) struct Answer {
 pub(crate) enum Answered {
     /// Read by the request (a few inline: no allocation for a small endpoint).
     Read(SmallVec<[Arc<State>; 4]>),
-    Evaluated(States),
+    Evaluated(Arc<Evaluated>),
 }
 
 impl std::ops::Deref for Answered {
@@ -376,10 +373,11 @@ impl Checks {
             None => Arc::clone(&self.monitors),
             Some(_) => self.selected(selection).cloned().collect(),
         };
-        let evaluation: Pin<Box<dyn Future<Output = States> + Send>> = Box::pin(async move {
-            let states = join_all(monitors.iter().map(|monitor| monitor.state(asked))).await;
-            Arc::new(Evaluated { asked, states })
-        });
+        let evaluation: Pin<Box<dyn Future<Output = Arc<Evaluated>> + Send>> =
+            Box::pin(async move {
+                let states = join_all(monitors.iter().map(|monitor| monitor.state(asked))).await;
+                Arc::new(Evaluated { asked, states })
+            });
         let evaluation = evaluation.shared();
         evaluations.insert(key, evaluation.clone());
         evaluation
