@@ -148,13 +148,7 @@ async fn sigterm_fails_readiness_keeps_liveliness_finishes_requests_and_exits() 
 
     let in_flight = tokio::spawn(async move { http(address, "GET", "/slow?ms=3000", &[]).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // The shell's builtin `kill`: no procps needed, and no unsafe signal call here.
-    let killed = Command::new("sh")
-        .args(["-c", &format!("kill -TERM {}", child.0.id())])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let signalled = Instant::now();
+    let signalled = sigterm(&child);
 
     // Readiness fails at once, naming the drain; liveliness stays green.
     let mut draining = None;
@@ -247,31 +241,54 @@ async fn exit(
     }
 }
 
-/// Neither a sync check that hangs for an hour nor clients that never finish their requests
-/// keep the process alive after SIGTERM: it exits within its drain plus its grace period.
+/// A sync check that hangs for an hour does not keep the process alive after SIGTERM: it exits
+/// within its drain delay plus a second.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_hung_check_and_half_sent_requests_do_not_keep_the_process_alive() {
+async fn a_hung_check_does_not_keep_the_process_alive() {
     let flag = std::env::temp_dir().join(format!("heartbeat-e2e-hang-{}", std::process::id()));
     std::fs::write(&flag, b"").unwrap();
     let drain = Duration::from_millis(500);
-    let grace = Duration::from_millis(1_000);
     let (mut child, address) = start_quickstart(&[
         ("QUICKSTART_HANG_FLAG", flag.to_str().unwrap()),
         ("QUICKSTART_DRAIN_MS", &drain.as_millis().to_string()),
-        ("QUICKSTART_GRACE_MS", &grace.as_millis().to_string()),
     ])
     .await;
 
     // The hung dependency is a named timeout, and is not started again while it hangs.
     let started = Instant::now();
-    let answer = http(address, "GET", "/.well-known/heartbeat/readiness", &[]).await;
+    let body = http(address, "GET", "/.well-known/heartbeat/readiness", &[])
+        .await
+        .json();
     assert!(started.elapsed() < Duration::from_secs(5));
-    let body = answer.json();
     assert_eq!(
         body["checks"]["dependency"]["message"], "timed out after 800ms",
         "{body}"
     );
+    let again = http(address, "GET", "/.well-known/heartbeat/readiness", &[])
+        .await
+        .json();
+    assert_eq!(
+        again["checks"]["dependency"]["message"],
+        "timed out after 800ms"
+    );
 
+    let signalled = sigterm(&child);
+    let status = exit(&mut child, signalled, drain + Duration::from_secs(1)).await;
+    assert!(status.success(), "exit status {status}");
+    std::fs::remove_file(&flag).unwrap();
+}
+
+/// Clients that never finish their requests do not keep the process alive after SIGTERM: it
+/// exits within its drain plus its grace period (and not before).
+#[tokio::test(flavor = "multi_thread")]
+async fn half_sent_requests_do_not_keep_the_process_alive() {
+    let drain = Duration::from_millis(500);
+    let grace = Duration::from_millis(1_000);
+    let (mut child, address) = start_quickstart(&[
+        ("QUICKSTART_DRAIN_MS", &drain.as_millis().to_string()),
+        ("QUICKSTART_GRACE_MS", &grace.as_millis().to_string()),
+    ])
+    .await;
     // 200 clients that send half a request and wait.
     let mut half_open = Vec::new();
     for _ in 0..200 {
@@ -281,12 +298,7 @@ async fn a_hung_check_and_half_sent_requests_do_not_keep_the_process_alive() {
             .unwrap();
         half_open.push(stream);
     }
-    let killed = Command::new("sh")
-        .args(["-c", &format!("kill -TERM {}", child.0.id())])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let signalled = Instant::now();
+    let signalled = sigterm(&child);
     let status = exit(
         &mut child,
         signalled,
@@ -299,5 +311,15 @@ async fn a_hung_check_and_half_sent_requests_do_not_keep_the_process_alive() {
         "the grace period was cut short"
     );
     drop(half_open);
-    std::fs::remove_file(&flag).unwrap();
+}
+
+/// Sends SIGTERM with the shell's builtin `kill` (no procps needed, and no unsafe signal call
+/// here), and says when.
+fn sigterm(child: &KillOnDrop) -> Instant {
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.0.id())])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    Instant::now()
 }
