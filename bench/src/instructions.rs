@@ -10,6 +10,11 @@
 //! The count covers every thread of the child (heartbeat's threads for sync checks too): all the work a
 //! request causes, not just its handler.
 //!
+//! The endpoints of 100 checks are also counted with [`N_ALONE`] requests [`ALONE_GAP`] apart:
+//! heartbeat shares an answer of 16 checks or more between requests within 10 ms that find the
+//! same states, so back-to-back requests measure the shared answer, and spaced ones the answer
+//! a lone probe gets (the per-check goal is judged on those).
+//!
 //! The routers use heartbeat's public builder API only, so the figures keep working across
 //! engine rewrites. Needs valgrind (`apt-get install -y valgrind`); without it the section
 //! says "not measured" and prints no number.
