@@ -102,6 +102,10 @@ impl Heartbeat {
     }
 
     /// Protects `/health/` with this shared secret (instead of [`HEALTH_URL_SECRET`]).
+    ///
+    /// A secret that starts or ends with white space (a newline from a file or `echo`) or holds
+    /// a control character is refused with a [`ConfigError`], from here or from the
+    /// environment: no token could match it.
     pub fn health_secret(mut self, secret: impl Into<String>) -> Self {
         self.secret = Secret::Given(secret.into());
         self
@@ -334,9 +338,19 @@ fn secret(secret: Secret, checks: &[Check], problems: &mut Vec<String>) -> Optio
             "`.health_secret(\"\")` is empty; give a real secret or call `.no_health_secret()`"
                 .to_owned()
         }
-        Secret::Given(secret) => return Some(secret),
+        Secret::Given(secret) => match unmatchable(&secret) {
+            None => return Some(secret),
+            Some(why) => format!(
+                "`.health_secret(…)` {why}, which no `?auth=` or Bearer token can match; remove it (a secret read from a file or made with `echo` ends in a newline)"
+            ),
+        },
         Secret::FromEnvironment => match std::env::var(HEALTH_URL_SECRET) {
-            Ok(secret) if !secret.is_empty() => return Some(secret),
+            Ok(secret) if !secret.is_empty() => match unmatchable(&secret) {
+                None => return Some(secret),
+                Some(why) => format!(
+                    "{HEALTH_URL_SECRET} {why}, which no `?auth=` or Bearer token can match; remove it (a Kubernetes Secret made with `echo … | base64` or from a file ends in a newline: use `printf %s`, `echo -n` or `kubectl create secret generic --from-literal`)"
+                ),
+            },
             Err(std::env::VarError::NotUnicode(_)) => {
                 format!("{HEALTH_URL_SECRET} is not valid UTF-8")
             }
@@ -353,6 +367,24 @@ fn secret(secret: Secret, checks: &[Check], problems: &mut Vec<String>) -> Optio
     };
     problems.push(problem);
     None
+}
+
+/// Why a secret can never be matched: a token is trimmed (the Bearer header by HTTP, and
+/// neither can carry a control character), so white space at either end or a control character
+/// anywhere is refused rather than trimmed. Names the character, never the secret.
+fn unmatchable(secret: &str) -> Option<String> {
+    let first = secret.chars().next();
+    let last = secret.chars().next_back();
+    if let Some(c) = first.filter(|c| c.is_whitespace()) {
+        return Some(format!("starts with white space ({c:?})"));
+    }
+    if let Some(c) = last.filter(|c| c.is_whitespace()) {
+        return Some(format!("ends with white space ({c:?})"));
+    }
+    secret
+        .chars()
+        .find(|c| c.is_control())
+        .map(|c| format!("holds a control character ({c:?})"))
 }
 
 /// Why a check name cannot be used; the attributes apply the same rule at compile time (both
