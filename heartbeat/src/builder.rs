@@ -138,7 +138,8 @@ impl Heartbeat {
         self
     }
 
-    /// The status code of a failing readiness or liveliness answer (default 500).
+    /// The status code of a failing readiness or liveliness answer (default 500). It must be
+    /// 400 or above ([`ConfigError`] otherwise): kubelet counts anything below 400 as success.
     pub fn failure_status(mut self, status: StatusCode) -> Self {
         self.failure_status = status;
         self
@@ -248,6 +249,12 @@ impl Heartbeat {
         let mut problems = Vec::new();
         if self.default_timeout.is_zero() {
             problems.push("the default timeout is zero, which would fail every check; give a positive duration".to_owned());
+        }
+        if self.failure_status.as_u16() < 400 {
+            problems.push(format!(
+                "`.failure_status({})` is not an error status: kubelet counts every status below 400 as success, so a failing probe would pass; give a 4xx or 5xx, such as 503 Service Unavailable",
+                self.failure_status
+            ));
         }
         problems.extend(self.paths.problems());
         problems.extend(crate::environ::problems());

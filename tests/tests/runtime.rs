@@ -179,6 +179,35 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
+fn a_failure_status_below_400_is_refused() {
+    for status in [StatusCode::OK, StatusCode::NO_CONTENT, StatusCode::FOUND] {
+        let text = base()
+            .failure_status(status)
+            .try_into_router::<()>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains(&format!(
+                "`.failure_status({status})` is not an error status"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("give a 4xx or 5xx"), "{text}");
+    }
+    for status in [
+        StatusCode::TOO_MANY_REQUESTS,
+        StatusCode::SERVICE_UNAVAILABLE,
+    ] {
+        assert!(
+            base()
+                .failure_status(status)
+                .try_into_router::<()>()
+                .is_ok()
+        );
+    }
+}
+
+#[test]
 #[should_panic(
     expected = "heartbeat: cannot build the router:\n  - readiness check name \"annotated\""
 )]
