@@ -74,6 +74,12 @@ async fn run_time_checks_serve_beside_annotated_ones() {
         live["checks"],
         json!({ "worker": live["checks"]["worker"] })
     );
+    let alias = get(&app, "/.well-known/heartbeat/liveness").await;
+    assert_eq!(alias.status, 200, "Kubernetes' spelling is an alias");
+    // The same check, answered from the run liveliness just made.
+    let alias = alias.json();
+    assert_eq!(alias["checks"]["worker"]["status"], true);
+    assert!(alias["checks"]["worker"]["age"].is_number(), "{alias}");
 
     let health = get(&app, "/health/").await;
     assert_eq!(health.status, 200);
@@ -238,6 +244,7 @@ async fn subsets_prefixes_and_failure_status() {
         get(&app, "/.well-known/heartbeat/readiness").await.status,
         404
     );
+    assert_eq!(get(&app, "/internal/probes/liveness").await.status, 200);
     // The filter dropped the annotated health check, so no secret was needed.
     let health = get(&app, "/status/").await;
     assert_eq!(health.status, 200);

@@ -132,6 +132,8 @@ where
     Router::new()
         .route(&format!("{well_known}/readiness"), get(probes::readiness))
         .route(&format!("{well_known}/liveliness"), get(probes::liveliness))
+        // Kubernetes says "liveness": the same endpoint under that name.
+        .route(&format!("{well_known}/liveness"), get(probes::liveliness))
         .route(&format!("{well_known}/environ"), get(environ::environ))
         .route(health, get(health::health))
         .route(&format!("{health}/"), get(health::health))
