@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::LitStr;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::args::{self, Errors, Kind, Options};
@@ -37,7 +38,8 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
     let ident = &check.ident;
     let name = options
         .name
-        .unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span()));
+        // `fn r#type()` is named "type", as serde names a raw field.
+        .unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
     let variant = format_ident!("{}", kind.variant());
     // Each option given becomes a call on the registration, by name.
     let mut given = Vec::new();
