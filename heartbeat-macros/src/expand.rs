@@ -89,7 +89,9 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
 
     quote! {
         #[doc(hidden)]
+        // `deprecated`: registering a `#[deprecated]` check is no use of it.
         #[allow(
+            deprecated,
             non_upper_case_globals,
             unused_attributes,
             unused_qualifications,
