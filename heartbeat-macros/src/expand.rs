@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use syn::LitStr;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
+use syn::{GenericArgument, LitStr, PathArguments, Type};
 
 use crate::args::{self, Errors, Kind, Options};
 use crate::item::{self, CheckFn};
@@ -56,7 +56,10 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
     // The conversion is spanned to the return type, so a type that is neither `IntoOutcome`
     // nor `IntoEnviron` is reported there, with the trait's list of what is accepted.
     let (output, output_span) = match &check.output {
-        Some(ty) => (quote!(#ty), ty.span()),
+        Some(ty) => {
+            let nameable = nameable(ty);
+            (quote!(#nameable), ty.span())
+        }
         None => (quote!(()), ident.span()),
     };
     let convert = match kind {
@@ -110,6 +113,38 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
                 #(#given)*
             }
         };
+    }
+}
+
+/// The return type with every `impl Trait` in it replaced by `_`: the conversion's turbofish
+/// cannot name an opaque type (E0562), and inference finds it.
+fn nameable(ty: &Type) -> Type {
+    let mut ty = ty.clone();
+    infer_impl_traits(&mut ty);
+    ty
+}
+
+fn infer_impl_traits(ty: &mut Type) {
+    match ty {
+        Type::ImplTrait(_) => {
+            let span = ty.span();
+            *ty = syn::parse_quote_spanned!(span=> _);
+        }
+        Type::Paren(inner) => infer_impl_traits(&mut inner.elem),
+        Type::Group(inner) => infer_impl_traits(&mut inner.elem),
+        Type::Tuple(tuple) => tuple.elems.iter_mut().for_each(infer_impl_traits),
+        Type::Path(path) => {
+            for segment in &mut path.path.segments {
+                if let PathArguments::AngleBracketed(arguments) = &mut segment.arguments {
+                    for argument in &mut arguments.args {
+                        if let GenericArgument::Type(ty) = argument {
+                            infer_impl_traits(ty);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
     }
 }
 
