@@ -147,12 +147,17 @@ impl Heartbeat {
 
     /// Where the readiness, liveliness and environ endpoints live
     /// (default `/.well-known/heartbeat`).
+    ///
+    /// A prefix starts with `/`, does not end with `/`, holds none of `{ } * ? #` and no
+    /// segment starting with `:`, and its routes must not meet the other family's
+    /// (`/x` and `/x/readiness` would both serve `/x/readiness`): otherwise a [`ConfigError`].
     pub fn well_known_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.paths.well_known = prefix.into();
         self
     }
 
-    /// Where `/health/` and `/health/ping` live (default `/health`).
+    /// Where `/health/` and `/health/ping` live (default `/health`). The rules of
+    /// [`Heartbeat::well_known_prefix`] apply.
     pub fn health_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.paths.health = prefix.into();
         self

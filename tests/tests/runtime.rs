@@ -185,6 +185,45 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
+fn prefixes_axum_would_panic_on_are_refused() {
+    let text = base()
+        .health_prefix("/:status")
+        .well_known_prefix("/probes/*all")
+        .try_into_router::<()>()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("`.health_prefix(\"/:status\")` is not a path prefix"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`.well_known_prefix(\"/probes/*all\")` is not a path prefix"),
+        "{text}"
+    );
+
+    let error = base()
+        .well_known_prefix("/x")
+        .health_prefix("/x/readiness")
+        .try_into_router::<()>()
+        .unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+    assert!(
+        error.problems()[0].starts_with(
+            "`.well_known_prefix(\"/x\")` and `.health_prefix(\"/x/readiness\")` both serve [\"/x/readiness\"]"
+        ),
+        "{error}"
+    );
+    // One prefix for both families is fine: their routes do not meet.
+    assert!(
+        base()
+            .well_known_prefix("/x")
+            .health_prefix("/x")
+            .try_into_router::<()>()
+            .is_ok()
+    );
+}
+
+#[test]
 fn a_failure_status_below_400_is_refused() {
     for status in [StatusCode::OK, StatusCode::NO_CONTENT, StatusCode::FOUND] {
         let text = base()
