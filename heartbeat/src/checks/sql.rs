@@ -36,7 +36,7 @@ use futures_util::future::BoxFuture;
 use sqlx::{ConnectOptions, Connection, Pool};
 
 use crate::builder::Check;
-use crate::checks::attempt::{Attempt, DEFAULT_TIMEOUT, Probe, into_check};
+use crate::checks::attempt::{Attempt, DEFAULT_TIMEOUT, Probe, budget, into_check};
 use crate::checks::message::describe;
 use crate::outcome::Outcome;
 
@@ -152,7 +152,16 @@ impl<DB: Database> Sql<DB> {
             self.query,
             DB::target(&self.pool)
         );
-        let attempt = Attempt::new(what, self.timeout);
+        // The query and its diagnosis fit in the check's deadline together: when the check
+        // has less time than both, the diagnosis gets a quarter of it, the query the rest.
+        let wanted = self.timeout.saturating_add(DIAGNOSIS);
+        let budget = budget(wanted);
+        let diagnosis = if budget < wanted {
+            DIAGNOSIS.min(budget / 4)
+        } else {
+            DIAGNOSIS
+        };
+        let attempt = Attempt::new(what, self.timeout.min(budget - diagnosis));
         let query = DB::execute(&self.pool, self.query);
         let outcome = attempt.within(async {
             query.await.map_err(|error| describe(&error))?;
@@ -160,12 +169,13 @@ impl<DB: Database> Sql<DB> {
         });
         match outcome.await {
             Some(outcome) => outcome,
-            None => attempt.timed_out(Some(&self.diagnose().await)),
+            None => attempt.timed_out(Some(&self.diagnose(diagnosis).await)),
         }
     }
 
-    /// Why the pool may have given no connection: what one direct connection attempt says.
-    async fn diagnose(&self) -> String {
+    /// Why the pool may have given no connection: what one direct connection attempt says,
+    /// within `within`.
+    async fn diagnose(&self, within: Duration) -> String {
         let pool = format!(
             "the pool has {} connection(s), {} idle",
             self.pool.size(),
@@ -176,10 +186,10 @@ impl<DB: Database> Sql<DB> {
             let connection = options.connect().await?;
             connection.close().await
         };
-        match tokio::time::timeout(DIAGNOSIS, direct).await {
+        match tokio::time::timeout(within, direct).await {
             Ok(Ok(())) => format!("{pool}; a new connection opens fine"),
             Ok(Err(error)) => format!("{pool}; a new connection fails: {}", describe(&error)),
-            Err(_) => format!("{pool}; a new connection does not open within {DIAGNOSIS:?} either"),
+            Err(_) => format!("{pool}; a new connection does not open within {within:?} either"),
         }
     }
 
