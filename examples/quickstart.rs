@@ -159,8 +159,11 @@ async fn main() {
         "/.well-known/heartbeat/readiness".to_owned(),
         "/.well-known/heartbeat/liveliness".to_owned(),
         "/.well-known/heartbeat/environ".to_owned(),
-        format!("/health/?auth={secret}"),
-        format!("/health/?auth={secret}&checks=_defaults,true"),
+        format!("/health/?auth={}", percent_encoded(&secret)),
+        format!(
+            "/health/?auth={}&checks=_defaults,true",
+            percent_encoded(&secret)
+        ),
         "/health/ping".to_owned(),
     ] {
         println!("  curl -i 'http://{address}{path}'");
@@ -187,6 +190,20 @@ async fn main() {
 }
 
 /// A duration in milliseconds from the environment variable `var`.
+/// `text` as a query value: `?auth=` is percent-decoded, and `+` decodes to a space, so every
+/// byte but the unreserved ones is written `%XX`. (The header, `Authorization: Bearer …`, needs
+/// no encoding and stays out of access logs: prefer it.)
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
 fn milliseconds(var: &str) -> Option<Duration> {
     let ms = std::env::var(var).ok()?.parse().ok()?;
     Some(Duration::from_millis(ms))
