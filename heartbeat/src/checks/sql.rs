@@ -17,14 +17,29 @@
 //! # fn main() {}
 //! ```
 //!
-//! Inside an annotated function, with the application's own pool:
+//! Inside an annotated function, with the application's own pool, which `main` sets once in a
+//! static:
 //!
 //! ```no_run,standalone_crate
 //! # #[cfg(feature = "postgres")] mod example {
-//! # fn pool() -> &'static sqlx::PgPool { unimplemented!() }
+//! use std::sync::OnceLock;
+//!
+//! static POOL: OnceLock<sqlx::PgPool> = OnceLock::new();
+//!
 //! #[heartbeat::readiness_probe(name = "database")]
 //! async fn database() -> heartbeat::Outcome {
-//!     heartbeat::checks::sql::ping(pool()).await
+//!     match POOL.get() {
+//!         Some(pool) => heartbeat::checks::sql::ping(pool).await,
+//!         None => heartbeat::Outcome::fail("the database pool is not set up yet"),
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), sqlx::Error> {
+//!     let pool = sqlx::PgPool::connect_lazy("postgres://app@db.internal/app")?;
+//!     let _ = POOL.set(pool.clone());
+//!     // … the application uses `pool`; serve `heartbeat::router()` …
+//!     Ok(())
 //! }
 //! # }
 //! # fn main() {}
