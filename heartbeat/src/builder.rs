@@ -182,7 +182,18 @@ impl Heartbeat {
 
     /// Refuses to build the router unless a check (of any kind) has each of these names: a
     /// guard against a crate whose checks were never linked into the binary, which would
-    /// otherwise serve fewer checks without a word. See "How registration works" in the README.
+    /// otherwise serve fewer checks without a word. Rust links a dependency only when the binary
+    /// names something of it, so a crate that exists only for its checks needs one line in the
+    /// binary: `use my_checks_crate as _;`.
+    ///
+    /// ```
+    /// let error = heartbeat::Heartbeat::new()
+    ///     .no_health_secret()
+    ///     .require(["Database"])
+    ///     .try_into_router::<()>()
+    ///     .unwrap_err();
+    /// assert!(error.to_string().contains("is the crate that declares them linked"));
+    /// ```
     pub fn require<I>(mut self, names: I) -> Self
     where
         I: IntoIterator,
