@@ -15,8 +15,9 @@
 //! heartbeat's 5 s), `QUICKSTART_GRACE_MS` (default heartbeat's 20 s), `QUICKSTART_HANG_FLAG`
 //! (default `/tmp/heartbeat-quickstart-hang`), `HEALTH_URL_SECRET` (default a demo secret),
 //! and optionally `DATABASE_URL` (PostgreSQL) and `REDIS_URL`, checked with heartbeat's
-//! built-in checks (`bash .ci/services` starts both locally; use its `HEARTBEAT_TEST_*_URL`
-//! values).
+//! built-in checks when built with `--features databases` (`bash .ci/services` starts both
+//! locally; use its `HEARTBEAT_TEST_*_URL` values). Without the feature, the first build
+//! compiles no database client.
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -260,7 +261,21 @@ async fn serve(
     Ok(())
 }
 
+/// Built without the `databases` feature: says how to check the URLs it was given.
+#[cfg(not(feature = "databases"))]
+fn dependencies(heartbeat: Heartbeat) -> Heartbeat {
+    for var in ["DATABASE_URL", "REDIS_URL"] {
+        if std::env::var_os(var).is_some() {
+            eprintln!(
+                "{var} is set, but the quickstart was built without its database checks: `cargo run --example quickstart --features databases` adds them"
+            );
+        }
+    }
+    heartbeat
+}
+
 /// Built-in checks of real dependencies, when their URLs are given.
+#[cfg(feature = "databases")]
 fn dependencies(mut heartbeat: Heartbeat) -> Heartbeat {
     if let Ok(url) = std::env::var("DATABASE_URL") {
         match sqlx::PgPool::connect_lazy(&url) {

@@ -72,6 +72,37 @@ async fn manifest_probes_point_at_served_paths_with_consistent_timings() {
     );
 }
 
+/// `cargo run --example quickstart`, the README's first command, builds no database client:
+/// those checks are behind the example's `databases` feature.
+#[test]
+fn the_quickstart_builds_no_database_client_by_default() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let tree = |features: &[&str]| {
+        let output = Command::new(&cargo)
+            .args([
+                "tree",
+                "-p",
+                "heartbeat-examples",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .args(features)
+            .current_dir(workspace())
+            .output()
+            .expect("run cargo tree");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let client = |tree: &str| {
+        tree.lines()
+            .any(|line| line.starts_with("sqlx ") || line.starts_with("redis "))
+    };
+    assert!(!client(&tree(&[])), "{}", tree(&[]));
+    assert!(client(&tree(&["--features", "databases"])));
+}
+
 /// The manifest's command for the secret makes one that `?auth=` carries as is: hex.
 #[test]
 fn the_manifest_generates_a_hex_secret() {
