@@ -15,8 +15,9 @@
 //! heartbeat's 5 s), `QUICKSTART_GRACE_MS` (default heartbeat's 20 s), `QUICKSTART_HANG_FLAG`
 //! (default `/tmp/heartbeat-quickstart-hang`), `HEALTH_URL_SECRET` (default a demo secret),
 //! and optionally `DATABASE_URL` (PostgreSQL) and `REDIS_URL`, checked with heartbeat's
-//! built-in checks (`bash .ci/services` starts both locally; use its `HEARTBEAT_TEST_*_URL`
-//! values).
+//! built-in checks when built with `--features databases` (`bash .ci/services` starts both
+//! locally; use its `HEARTBEAT_TEST_*_URL` values). Without the feature, the first build
+//! compiles no database client.
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -159,8 +160,11 @@ async fn main() {
         "/.well-known/heartbeat/readiness".to_owned(),
         "/.well-known/heartbeat/liveliness".to_owned(),
         "/.well-known/heartbeat/environ".to_owned(),
-        format!("/health/?auth={secret}"),
-        format!("/health/?auth={secret}&checks=_defaults,true"),
+        format!("/health/?auth={}", percent_encoded(&secret)),
+        format!(
+            "/health/?auth={}&checks=_defaults,true",
+            percent_encoded(&secret)
+        ),
         "/health/ping".to_owned(),
     ] {
         println!("  curl -i 'http://{address}{path}'");
@@ -187,6 +191,20 @@ async fn main() {
 }
 
 /// A duration in milliseconds from the environment variable `var`.
+/// `text` as a query value: `?auth=` is percent-decoded, and `+` decodes to a space, so every
+/// byte but the unreserved ones is written `%XX`. (The header, `Authorization: Bearer …`, needs
+/// no encoding and stays out of access logs: prefer it.)
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
 fn milliseconds(var: &str) -> Option<Duration> {
     let ms = std::env::var(var).ok()?.parse().ok()?;
     Some(Duration::from_millis(ms))
@@ -243,7 +261,21 @@ async fn serve(
     Ok(())
 }
 
+/// Built without the `databases` feature: says how to check the URLs it was given.
+#[cfg(not(feature = "databases"))]
+fn dependencies(heartbeat: Heartbeat) -> Heartbeat {
+    for var in ["DATABASE_URL", "REDIS_URL"] {
+        if std::env::var_os(var).is_some() {
+            eprintln!(
+                "{var} is set, but the quickstart was built without its database checks: `cargo run --example quickstart --features databases` adds them"
+            );
+        }
+    }
+    heartbeat
+}
+
 /// Built-in checks of real dependencies, when their URLs are given.
+#[cfg(feature = "databases")]
 fn dependencies(mut heartbeat: Heartbeat) -> Heartbeat {
     if let Ok(url) = std::env::var("DATABASE_URL") {
         match sqlx::PgPool::connect_lazy(&url) {

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use syn::LitStr;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
+use syn::{GenericArgument, LitStr, PathArguments, Type};
 
 use crate::args::{self, Errors, Kind, Options};
 use crate::item::{self, CheckFn};
@@ -37,7 +38,8 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
     let ident = &check.ident;
     let name = options
         .name
-        .unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span()));
+        // `fn r#type()` is named "type", as serde names a raw field.
+        .unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
     let variant = format_ident!("{}", kind.variant());
     // Each option given becomes a call on the registration, by name.
     let mut given = Vec::new();
@@ -54,7 +56,10 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
     // The conversion is spanned to the return type, so a type that is neither `IntoOutcome`
     // nor `IntoEnviron` is reported there, with the trait's list of what is accepted.
     let (output, output_span) = match &check.output {
-        Some(ty) => (quote!(#ty), ty.span()),
+        Some(ty) => {
+            let nameable = nameable(ty);
+            (quote!(#nameable), ty.span())
+        }
         None => (quote!(()), ident.span()),
     };
     let convert = match kind {
@@ -87,7 +92,9 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
 
     quote! {
         #[doc(hidden)]
+        // `deprecated`: registering a `#[deprecated]` check is no use of it.
         #[allow(
+            deprecated,
             non_upper_case_globals,
             unused_attributes,
             unused_qualifications,
@@ -106,6 +113,38 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
                 #(#given)*
             }
         };
+    }
+}
+
+/// The return type with every `impl Trait` in it replaced by `_`: the conversion's turbofish
+/// cannot name an opaque type (E0562), and inference finds it.
+fn nameable(ty: &Type) -> Type {
+    let mut ty = ty.clone();
+    infer_impl_traits(&mut ty);
+    ty
+}
+
+fn infer_impl_traits(ty: &mut Type) {
+    match ty {
+        Type::ImplTrait(_) => {
+            let span = ty.span();
+            *ty = syn::parse_quote_spanned!(span=> _);
+        }
+        Type::Paren(inner) => infer_impl_traits(&mut inner.elem),
+        Type::Group(inner) => infer_impl_traits(&mut inner.elem),
+        Type::Tuple(tuple) => tuple.elems.iter_mut().for_each(infer_impl_traits),
+        Type::Path(path) => {
+            for segment in &mut path.path.segments {
+                if let PathArguments::AngleBracketed(arguments) = &mut segment.arguments {
+                    for argument in &mut arguments.args {
+                        if let GenericArgument::Type(ty) = argument {
+                            infer_impl_traits(ty);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
     }
 }
 

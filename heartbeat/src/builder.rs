@@ -102,6 +102,10 @@ impl Heartbeat {
     }
 
     /// Protects `/health/` with this shared secret (instead of [`HEALTH_URL_SECRET`]).
+    ///
+    /// A secret that starts or ends with white space (a newline from a file or `echo`) or holds
+    /// a control character is refused with a [`ConfigError`], from here or from the
+    /// environment: no token could match it.
     pub fn health_secret(mut self, secret: impl Into<String>) -> Self {
         self.secret = Secret::Given(secret.into());
         self
@@ -134,7 +138,8 @@ impl Heartbeat {
         self
     }
 
-    /// The status code of a failing readiness or liveliness answer (default 500).
+    /// The status code of a failing readiness or liveliness answer (default 500). It must be
+    /// 400 or above ([`ConfigError`] otherwise): kubelet counts anything below 400 as success.
     pub fn failure_status(mut self, status: StatusCode) -> Self {
         self.failure_status = status;
         self
@@ -142,12 +147,17 @@ impl Heartbeat {
 
     /// Where the readiness, liveliness and environ endpoints live
     /// (default `/.well-known/heartbeat`).
+    ///
+    /// A prefix starts with `/`, does not end with `/`, holds none of `{ } * ? #` and no
+    /// segment starting with `:`, and its routes must not meet the other family's
+    /// (`/x` and `/x/readiness` would both serve `/x/readiness`): otherwise a [`ConfigError`].
     pub fn well_known_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.paths.well_known = prefix.into();
         self
     }
 
-    /// Where `/health/` and `/health/ping` live (default `/health`).
+    /// Where `/health/` and `/health/ping` live (default `/health`). The rules of
+    /// [`Heartbeat::well_known_prefix`] apply.
     pub fn health_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.paths.health = prefix.into();
         self
@@ -172,7 +182,18 @@ impl Heartbeat {
 
     /// Refuses to build the router unless a check (of any kind) has each of these names: a
     /// guard against a crate whose checks were never linked into the binary, which would
-    /// otherwise serve fewer checks without a word. See "How registration works" in the README.
+    /// otherwise serve fewer checks without a word. Rust links a dependency only when the binary
+    /// names something of it, so a crate that exists only for its checks needs one line in the
+    /// binary: `use my_checks_crate as _;`.
+    ///
+    /// ```
+    /// let error = heartbeat::Heartbeat::new()
+    ///     .no_health_secret()
+    ///     .require(["Database"])
+    ///     .try_into_router::<()>()
+    ///     .unwrap_err();
+    /// assert!(error.to_string().contains("is the crate that declares them linked"));
+    /// ```
     pub fn require<I>(mut self, names: I) -> Self
     where
         I: IntoIterator,
@@ -244,6 +265,12 @@ impl Heartbeat {
         let mut problems = Vec::new();
         if self.default_timeout.is_zero() {
             problems.push("the default timeout is zero, which would fail every check; give a positive duration".to_owned());
+        }
+        if self.failure_status.as_u16() < 400 {
+            problems.push(format!(
+                "`.failure_status({})` is not an error status: kubelet counts every status below 400 as success, so a failing probe would pass; give a 4xx or 5xx, such as 503 Service Unavailable",
+                self.failure_status
+            ));
         }
         problems.extend(self.paths.problems());
         problems.extend(crate::environ::problems());
@@ -334,9 +361,19 @@ fn secret(secret: Secret, checks: &[Check], problems: &mut Vec<String>) -> Optio
             "`.health_secret(\"\")` is empty; give a real secret or call `.no_health_secret()`"
                 .to_owned()
         }
-        Secret::Given(secret) => return Some(secret),
+        Secret::Given(secret) => match unmatchable(&secret) {
+            None => return Some(secret),
+            Some(why) => format!(
+                "`.health_secret(…)` {why}, which no `?auth=` or Bearer token can match; remove it (a secret read from a file or made with `echo` ends in a newline)"
+            ),
+        },
         Secret::FromEnvironment => match std::env::var(HEALTH_URL_SECRET) {
-            Ok(secret) if !secret.is_empty() => return Some(secret),
+            Ok(secret) if !secret.is_empty() => match unmatchable(&secret) {
+                None => return Some(secret),
+                Some(why) => format!(
+                    "{HEALTH_URL_SECRET} {why}, which no `?auth=` or Bearer token can match; remove it (a Kubernetes Secret made with `echo … | base64` or from a file ends in a newline: use `printf %s`, `echo -n` or `kubectl create secret generic --from-literal`)"
+                ),
+            },
             Err(std::env::VarError::NotUnicode(_)) => {
                 format!("{HEALTH_URL_SECRET} is not valid UTF-8")
             }
@@ -353,6 +390,24 @@ fn secret(secret: Secret, checks: &[Check], problems: &mut Vec<String>) -> Optio
     };
     problems.push(problem);
     None
+}
+
+/// Why a secret can never be matched: a token is trimmed (the Bearer header by HTTP, and
+/// neither can carry a control character), so white space at either end or a control character
+/// anywhere is refused rather than trimmed. Names the character, never the secret.
+fn unmatchable(secret: &str) -> Option<String> {
+    let first = secret.chars().next();
+    let last = secret.chars().next_back();
+    if let Some(c) = first.filter(|c| c.is_whitespace()) {
+        return Some(format!("starts with white space ({c:?})"));
+    }
+    if let Some(c) = last.filter(|c| c.is_whitespace()) {
+        return Some(format!("ends with white space ({c:?})"));
+    }
+    secret
+        .chars()
+        .find(|c| c.is_control())
+        .map(|c| format!("holds a control character ({c:?})"))
 }
 
 /// Why a check name cannot be used; the attributes apply the same rule at compile time (both

@@ -72,12 +72,16 @@
 //! None is on by default. The items behind a feature are documented when it is on (docs.rs
 //! turns every feature on and marks each such item with its feature).
 //!
-//! | feature | adds | needs Rust |
-//! |---|---|---|
-//! | `linkme` | registration through [linkme]'s link sections instead of [inventory]'s constructors: no code runs before `main`; not on wasm or NetBSD ([`REGISTRATION_BACKEND`] says which is active) | 1.85 |
-//! | `http` | `checks::Http`: a URL answers with the expected status (reqwest, no TLS) | 1.85 |
-//! | `postgres`, `mysql`, `sqlite` | `checks::Sql` and `checks::{postgres, mysql, sqlite}`: `SELECT 1` on an sqlx pool | 1.94 (sqlx 0.9) |
-//! | `redis` | `checks::Redis` and `checks::redis`: `PING` answers `PONG` | 1.88 (redis 1.8) |
+//! | feature | adds | client library | needs Rust |
+//! |---|---|---|---|
+//! | `linkme` | registration through [linkme]'s link sections instead of [inventory]'s constructors: no code runs before `main`; not on wasm or NetBSD ([`REGISTRATION_BACKEND`] says which is active) | linkme 0.3 | 1.85 |
+//! | `http` | `checks::Http`: a URL answers with the expected status | reqwest 0.13, no TLS | 1.85 |
+//! | `postgres`, `mysql`, `sqlite` | `checks::Sql` and `checks::{postgres, mysql, sqlite}`: `SELECT 1` on an sqlx pool | sqlx 0.9 | 1.94 |
+//! | `redis` | `checks::Redis` and `checks::redis`: `PING` answers `PONG` | redis 1.8 | 1.88 |
+//!
+//! The checks take your own pool or client, so your `sqlx`, `redis` or `reqwest` must be the
+//! version in the table: an sqlx 0.8 pool is another type than sqlx 0.9's ("expected
+//! `Pool<Sqlite>`, found a different `Pool<Sqlite>`").
 //!
 //! The minimum supported Rust version is 1.85 for the default features, `linkme` and `http`;
 //! the other features need what their client library needs. Raising it is a deliberate change,

@@ -119,6 +119,10 @@ impl Outcome {
 /// | `(&str, bool, Value)` or `(String, bool, Value)` | reported under that name, status and data |
 /// | `Result<T, E>` with `T: IntoOutcome`, `E: Display` | `Ok` as `T`; `Err` fails with the error's text |
 ///
+/// The error's text is its alternate form (`{:#}`), which is its plain `Display` for most
+/// errors and the whole cause chain for `anyhow::Error` ("reading the config: No such file or
+/// directory", not only "reading the config").
+///
 /// ```
 /// use heartbeat::{IntoOutcome, Outcome};
 ///
@@ -187,7 +191,7 @@ impl<T: IntoOutcome, E: Display> IntoOutcome for Result<T, E> {
     fn into_outcome(self) -> Outcome {
         match self {
             Ok(value) => value.into_outcome(),
-            Err(error) => Outcome::fail(error.to_string()),
+            Err(error) => Outcome::fail(format!("{error:#}")),
         }
     }
 }
@@ -199,6 +203,8 @@ impl<T: IntoOutcome, E: Display> IntoOutcome for Result<T, E> {
 /// | `serde_json::Value` (an object) | its keys; status `true` |
 /// | `(bool, Value)` | that status and those keys |
 /// | `Result<T, E>` with `T: IntoEnviron`, `E: Display` | `Ok` as `T`; `Err` sets status `false` and reports the error under `errors` |
+///
+/// The error is written in its alternate form (`{:#}`), as for [`IntoOutcome`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the result of a heartbeat environ probe",
     label = "this return type is not `heartbeat::IntoEnviron`",
@@ -232,7 +238,35 @@ impl<T: IntoEnviron, E: Display> IntoEnviron for Result<T, E> {
     fn into_environ(self) -> Outcome {
         match self {
             Ok(value) => value.into_environ(),
-            Err(error) => Outcome::fail(error.to_string()),
+            Err(error) => Outcome::fail(format!("{error:#}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IntoEnviron, IntoOutcome};
+    use std::fmt;
+
+    /// An error whose alternate form adds its cause, as `anyhow::Error`'s does.
+    struct WithContext;
+
+    impl fmt::Display for WithContext {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("reading the config")?;
+            if f.alternate() {
+                f.write_str(": No such file or directory")?;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn errors_are_written_with_their_cause_chain() {
+        let chain = "reading the config: No such file or directory";
+        let outcome = Err::<(), _>(WithContext).into_outcome();
+        assert_eq!(outcome.message(), Some(chain));
+        let environ = Err::<serde_json::Value, _>(WithContext).into_environ();
+        assert_eq!(environ.message(), Some(chain));
     }
 }

@@ -265,6 +265,41 @@ async fn sqlite_slow() {
     drop(holder);
 }
 
+/// Inside a check with less time than the built-in's own 700 ms plus its diagnosis, the
+/// built-in fits in the check's timeout: its own message with its diagnosis is the answer, not
+/// the router's "timed out". Nothing listens, so no server is needed.
+#[tokio::test]
+async fn fits_inside_the_timeout_of_the_check_it_runs_in() {
+    let url = with_port(
+        &format!("postgres://app:{SECRET}@127.0.0.1/app"),
+        closed_port().await.port(),
+    );
+    let pool = lazy::<sqlx::Postgres>(&url);
+    let timeout = Duration::from_millis(400);
+    let check = heartbeat::Check::new_async("annotated", move || {
+        let pool = pool.clone();
+        async move { checks::sql::ping(&pool).await }
+    })
+    .timeout(timeout);
+    let app: axum::Router = bare().readiness(check).into_router();
+    let start = Instant::now();
+    let answer = get(&app, READINESS).await;
+    assert!(
+        start.elapsed() < timeout + Duration::from_millis(100),
+        "{:?}",
+        start.elapsed()
+    );
+    let message = failure(&answer.json()["checks"]["annotated"]);
+    assert!(!message.contains("timed out after"), "{message}");
+    assert_message(
+        &message,
+        "PostgreSQL `SELECT 1` on 127.0.0.1:",
+        &["no answer within"],
+        Some(SECRET),
+    );
+    assert!(message.contains("; a new connection fails"), "{message}");
+}
+
 static ANNOTATED_POOL: OnceLock<sqlx::PgPool> = OnceLock::new();
 
 /// The plain function inside an annotated check, as the example writes it.

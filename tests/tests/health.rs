@@ -254,6 +254,56 @@ fn takes_the_secret_from_the_environment() {
         &[("HEALTH_URL_SECRET", Some(""))],
     );
     assert!(passed, "{output}");
+    let (passed, output) = run_alone(
+        "alone_with_newline_env_secret",
+        &[("HEALTH_URL_SECRET", Some("from-env\n"))],
+    );
+    assert!(passed, "{output}");
+}
+
+#[test]
+#[ignore = "run by takes_the_secret_from_the_environment in its own process"]
+fn alone_with_newline_env_secret() {
+    let text = Heartbeat::new()
+        .try_into_router::<()>()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("HEALTH_URL_SECRET ends with white space ('\\n')"),
+        "{text}"
+    );
+    assert!(text.contains("printf %s"), "{text}");
+    assert!(
+        !text.contains("from-env"),
+        "the secret is never shown: {text}"
+    );
+}
+
+#[test]
+fn refuses_a_secret_no_token_can_match() {
+    for (secret, why) in [
+        ("correct horse\n", "ends with white space ('\\n')"),
+        (" correct horse", "starts with white space (' ')"),
+        ("correct\u{7}horse", "holds a control character ('\\u{7}')"),
+    ] {
+        let text = Heartbeat::new()
+            .health_secret(secret)
+            .try_into_router::<()>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains(&format!("`.health_secret(…)` {why}")),
+            "{text}"
+        );
+        assert!(!text.contains("horse"), "the secret is never shown: {text}");
+    }
+    // White space inside the secret is fine.
+    assert!(
+        Heartbeat::new()
+            .health_secret("correct horse")
+            .try_into_router::<()>()
+            .is_ok()
+    );
 }
 
 #[tokio::test]

@@ -72,6 +72,84 @@ async fn manifest_probes_point_at_served_paths_with_consistent_timings() {
     );
 }
 
+/// `cargo run --example quickstart`, the README's first command, builds no database client:
+/// those checks are behind the example's `databases` feature.
+#[test]
+fn the_quickstart_builds_no_database_client_by_default() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let tree = |features: &[&str]| {
+        let output = Command::new(&cargo)
+            .args([
+                "tree",
+                "-p",
+                "heartbeat-examples",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .args(features)
+            .current_dir(workspace())
+            .output()
+            .expect("run cargo tree");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let client = |tree: &str| {
+        tree.lines()
+            .any(|line| line.starts_with("sqlx ") || line.starts_with("redis "))
+    };
+    assert!(!client(&tree(&[])), "{}", tree(&[]));
+    assert!(client(&tree(&["--features", "databases"])));
+}
+
+/// The manifest's command for the secret makes one that `?auth=` carries as is: hex.
+#[test]
+fn the_manifest_generates_a_hex_secret() {
+    let text =
+        std::fs::read_to_string(workspace().join("examples/kubernetes/quickstart.yaml")).unwrap();
+    let line = text
+        .lines()
+        .find(|line| line.contains("--from-literal=health-url-secret="))
+        .expect("the command that creates the secret");
+    let command = line.split_once("health-url-secret=").unwrap().1.trim();
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf %s {command}"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{command}: {output:?}");
+    let secret = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(secret.len(), 48, "{secret:?}");
+    assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret:?}");
+}
+
+/// The quickstart's example URLs carry any secret: `+`, `/`, `=`, `&` and spaces are
+/// percent-encoded, so `?auth=` decodes back to the secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quickstart_prints_urls_that_carry_the_secret() {
+    let secret = "a+b/c=d e&f";
+    let (mut child, address) = start_quickstart(&[("HEALTH_URL_SECRET", secret)]).await;
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        std::io::BufRead::lines(std::io::BufReader::new(stdout))
+            .map(Result::unwrap)
+            .find(|line| line.contains("/health/?auth="))
+            .expect("an example URL of /health/")
+    })
+    .await
+    .unwrap();
+    let path = line
+        .split_once(&address.to_string())
+        .unwrap()
+        .1
+        .trim_end_matches('\'');
+    assert!(path.contains("auth=a%2Bb%2Fc%3Dd%20e%26f"), "{line}");
+    let answer = http(address, "GET", path, &[]).await;
+    assert_ne!(answer.status, 401, "{line}");
+    assert_ne!(answer.status, 400, "{line}");
+}
+
 /// A probe setting, or Kubernetes' default when absent.
 fn seconds(value: &Yaml) -> u64 {
     value.as_i64().map_or(1, |v| v as u64)

@@ -51,6 +51,12 @@ async fn r_result_async() -> Result<Value, String> {
     Ok(json!({ "pool": 4 }))
 }
 
+/// A raw identifier registers without its `r#`, as serde names fields.
+#[readiness_probe]
+fn r#type() -> bool {
+    true
+}
+
 #[readiness_probe]
 fn r_own_time() -> Value {
     json!({ "time": 42 })
@@ -112,6 +118,7 @@ async fn readiness_passes_with_every_return_type() {
             "renamed-by-str",
             "renamed-by-string",
             "stacked",
+            "type",
         ]
     );
     for (name, check) in checks {
@@ -208,7 +215,7 @@ fn registered_lists_kind_name_options_and_site_sorted() {
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
-    assert_eq!(all.len(), 17);
+    assert_eq!(all.len(), 18);
     assert!(names.contains(&("stacked", Kind::Readiness)));
     assert!(names.contains(&("stacked", Kind::Liveliness)));
 

@@ -74,6 +74,12 @@ async fn run_time_checks_serve_beside_annotated_ones() {
         live["checks"],
         json!({ "worker": live["checks"]["worker"] })
     );
+    let alias = get(&app, "/.well-known/heartbeat/liveness").await;
+    assert_eq!(alias.status, 200, "Kubernetes' spelling is an alias");
+    // The same check, answered from the run liveliness just made.
+    let alias = alias.json();
+    assert_eq!(alias["checks"]["worker"]["status"], true);
+    assert!(alias["checks"]["worker"]["age"].is_number(), "{alias}");
 
     let health = get(&app, "/health/").await;
     assert_eq!(health.status, 200);
@@ -179,6 +185,74 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
+fn prefixes_axum_would_panic_on_are_refused() {
+    let text = base()
+        .health_prefix("/:status")
+        .well_known_prefix("/probes/*all")
+        .try_into_router::<()>()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("`.health_prefix(\"/:status\")` is not a path prefix"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`.well_known_prefix(\"/probes/*all\")` is not a path prefix"),
+        "{text}"
+    );
+
+    let error = base()
+        .well_known_prefix("/x")
+        .health_prefix("/x/readiness")
+        .try_into_router::<()>()
+        .unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+    assert!(
+        error.problems()[0].starts_with(
+            "`.well_known_prefix(\"/x\")` and `.health_prefix(\"/x/readiness\")` both serve [\"/x/readiness\"]"
+        ),
+        "{error}"
+    );
+    // One prefix for both families is fine: their routes do not meet.
+    assert!(
+        base()
+            .well_known_prefix("/x")
+            .health_prefix("/x")
+            .try_into_router::<()>()
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_failure_status_below_400_is_refused() {
+    for status in [StatusCode::OK, StatusCode::NO_CONTENT, StatusCode::FOUND] {
+        let text = base()
+            .failure_status(status)
+            .try_into_router::<()>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains(&format!(
+                "`.failure_status({status})` is not an error status"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("give a 4xx or 5xx"), "{text}");
+    }
+    for status in [
+        StatusCode::TOO_MANY_REQUESTS,
+        StatusCode::SERVICE_UNAVAILABLE,
+    ] {
+        assert!(
+            base()
+                .failure_status(status)
+                .try_into_router::<()>()
+                .is_ok()
+        );
+    }
+}
+
+#[test]
 #[should_panic(
     expected = "heartbeat: cannot build the router:\n  - readiness check name \"annotated\""
 )]
@@ -209,6 +283,7 @@ async fn subsets_prefixes_and_failure_status() {
         get(&app, "/.well-known/heartbeat/readiness").await.status,
         404
     );
+    assert_eq!(get(&app, "/internal/probes/liveness").await.status, 200);
     // The filter dropped the annotated health check, so no secret was needed.
     let health = get(&app, "/status/").await;
     assert_eq!(health.status, 200);

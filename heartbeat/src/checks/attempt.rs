@@ -18,6 +18,22 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(700);
 /// built-in's message wins (and, for SQL, its diagnosis has time to run).
 const MARGIN: Duration = Duration::from_millis(300);
 
+/// What a built-in leaves of its check's deadline to have its message recorded.
+const SLACK: Duration = Duration::from_millis(50);
+
+/// How long a built-in may take: its own `timeout`, or less when it runs inside a check (an
+/// annotated function, say) whose deadline comes sooner, so that its message, not the router's
+/// "timed out", is the answer.
+pub(crate) fn budget(timeout: Duration) -> Duration {
+    match crate::engine::deadline() {
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            timeout.min(left.saturating_sub(SLACK))
+        }
+        None => timeout,
+    }
+}
+
 /// One attempt at a dependency: what is tried, and for how long.
 pub(crate) struct Attempt {
     what: String,
@@ -26,11 +42,12 @@ pub(crate) struct Attempt {
 
 impl Attempt {
     /// `what` names the attempt in failure messages ("TCP connect to db:5432"); it must hold no
-    /// credentials, and is redacted anyway.
+    /// credentials, and is redacted anyway. The timeout is cut to the [`budget`] of the check
+    /// the attempt runs in.
     pub(crate) fn new(what: impl Into<String>, timeout: Duration) -> Self {
         Attempt {
             what: redact(&what.into()),
-            timeout,
+            timeout: budget(timeout),
         }
     }
 

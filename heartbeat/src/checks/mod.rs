@@ -16,7 +16,9 @@
 //! and its failure message says what was tried and what happened: "TCP connect to db:5432:
 //! Connection refused (os error 111)", "GET http://api/health: answered 502 Bad Gateway,
 //! expected 200..=299", "Redis PING to cache:6379: no answer within 700ms". A message never holds
-//! a password. A pass carries the round trip as `round_trip_ms`.
+//! a password. A pass carries the round trip as `round_trip_ms`. Run inside a check whose
+//! deadline comes sooner (an annotated function with a shorter timeout), a built-in shortens its
+//! own timeout, and the SQL check its diagnosis, to end before it: its message is the answer.
 //!
 //! Each is used two ways: `.check(name)` (or the shortcut function) makes a [`Check`] for the
 //! builder, whose router timeout is set just above the built-in's own; `.run()` (or `ping`)

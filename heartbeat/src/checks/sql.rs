@@ -17,14 +17,29 @@
 //! # fn main() {}
 //! ```
 //!
-//! Inside an annotated function, with the application's own pool:
+//! Inside an annotated function, with the application's own pool, which `main` sets once in a
+//! static:
 //!
 //! ```no_run,standalone_crate
 //! # #[cfg(feature = "postgres")] mod example {
-//! # fn pool() -> &'static sqlx::PgPool { unimplemented!() }
+//! use std::sync::OnceLock;
+//!
+//! static POOL: OnceLock<sqlx::PgPool> = OnceLock::new();
+//!
 //! #[heartbeat::readiness_probe(name = "database")]
 //! async fn database() -> heartbeat::Outcome {
-//!     heartbeat::checks::sql::ping(pool()).await
+//!     match POOL.get() {
+//!         Some(pool) => heartbeat::checks::sql::ping(pool).await,
+//!         None => heartbeat::Outcome::fail("the database pool is not set up yet"),
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), sqlx::Error> {
+//!     let pool = sqlx::PgPool::connect_lazy("postgres://app@db.internal/app")?;
+//!     let _ = POOL.set(pool.clone());
+//!     // … the application uses `pool`; serve `heartbeat::router()` …
+//!     Ok(())
 //! }
 //! # }
 //! # fn main() {}
@@ -36,7 +51,7 @@ use futures_util::future::BoxFuture;
 use sqlx::{ConnectOptions, Connection, Pool};
 
 use crate::builder::Check;
-use crate::checks::attempt::{Attempt, DEFAULT_TIMEOUT, Probe, into_check};
+use crate::checks::attempt::{Attempt, DEFAULT_TIMEOUT, Probe, budget, into_check};
 use crate::checks::message::describe;
 use crate::outcome::Outcome;
 
@@ -152,7 +167,16 @@ impl<DB: Database> Sql<DB> {
             self.query,
             DB::target(&self.pool)
         );
-        let attempt = Attempt::new(what, self.timeout);
+        // The query and its diagnosis fit in the check's deadline together: when the check
+        // has less time than both, the diagnosis gets a quarter of it, the query the rest.
+        let wanted = self.timeout.saturating_add(DIAGNOSIS);
+        let budget = budget(wanted);
+        let diagnosis = if budget < wanted {
+            DIAGNOSIS.min(budget / 4)
+        } else {
+            DIAGNOSIS
+        };
+        let attempt = Attempt::new(what, self.timeout.min(budget - diagnosis));
         let query = DB::execute(&self.pool, self.query);
         let outcome = attempt.within(async {
             query.await.map_err(|error| describe(&error))?;
@@ -160,12 +184,13 @@ impl<DB: Database> Sql<DB> {
         });
         match outcome.await {
             Some(outcome) => outcome,
-            None => attempt.timed_out(Some(&self.diagnose().await)),
+            None => attempt.timed_out(Some(&self.diagnose(diagnosis).await)),
         }
     }
 
-    /// Why the pool may have given no connection: what one direct connection attempt says.
-    async fn diagnose(&self) -> String {
+    /// Why the pool may have given no connection: what one direct connection attempt says,
+    /// within `within`.
+    async fn diagnose(&self, within: Duration) -> String {
         let pool = format!(
             "the pool has {} connection(s), {} idle",
             self.pool.size(),
@@ -176,10 +201,10 @@ impl<DB: Database> Sql<DB> {
             let connection = options.connect().await?;
             connection.close().await
         };
-        match tokio::time::timeout(DIAGNOSIS, direct).await {
+        match tokio::time::timeout(within, direct).await {
             Ok(Ok(())) => format!("{pool}; a new connection opens fine"),
             Ok(Err(error)) => format!("{pool}; a new connection fails: {}", describe(&error)),
-            Err(_) => format!("{pool}; a new connection does not open within {DIAGNOSIS:?} either"),
+            Err(_) => format!("{pool}; a new connection does not open within {within:?} either"),
         }
     }
 

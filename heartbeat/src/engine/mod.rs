@@ -34,6 +34,7 @@ use crate::builder::Check;
 use crate::outcome::Outcome;
 use crate::registry::{CheckInfo, Runner};
 
+pub(crate) use self::run::deadline;
 pub(crate) use self::state::State;
 pub(crate) use self::threads::MAX_THREADS;
 

@@ -164,6 +164,17 @@ impl Monitor {
     }
 }
 
+tokio::task_local! {
+    /// The deadline of the async run this task polls: what [`deadline`] reads.
+    static DEADLINE: Instant;
+}
+
+/// The deadline of the async check being run on this task, if any: the built-in checks fit
+/// their own attempts inside it (`checks/attempt.rs`).
+pub(crate) fn deadline() -> Option<Instant> {
+    DEADLINE.try_with(|deadline| *deadline).ok()
+}
+
 /// An async check's run, in a task of its own: polled here with its panics caught, dropped at
 /// the deadline.
 async fn run_async(mut guard: Guard, check: Arc<dyn Fn() -> BoxFuture + Send + Sync>) {
@@ -178,8 +189,8 @@ async fn run_async(mut guard: Guard, check: Arc<dyn Fn() -> BoxFuture + Send + S
         future,
         longest: Duration::ZERO,
     };
-    let result =
-        tokio::time::timeout_at(deadline, AssertUnwindSafe(&mut polls).catch_unwind()).await;
+    let polled = DEADLINE.scope(deadline, AssertUnwindSafe(&mut polls).catch_unwind());
+    let result = tokio::time::timeout_at(deadline, polled).await;
     monitor.blocked(polls.longest, &guard.span);
     // The user's future is dropped here, its panics caught too.
     let dropped = catch_unwind(AssertUnwindSafe(move || drop(polls)));

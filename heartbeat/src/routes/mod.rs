@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 
 use crate::engine::{Checks, Monitor};
 use crate::lifecycle::Lifecycle;
@@ -108,33 +108,72 @@ impl Default for Paths {
 }
 
 impl Paths {
+    /// What axum would panic on, found first: a prefix that is not a plain path, and two
+    /// routes with the same path (the two families overlap, as `/x` and `/x/readiness` do).
     pub(crate) fn problems(&self) -> Vec<String> {
-        [("well_known_prefix", &self.well_known), ("health_prefix", &self.health)]
+        let settings = [
+            ("well_known_prefix", &self.well_known),
+            ("health_prefix", &self.health),
+        ];
+        let mut problems: Vec<String> = settings
             .into_iter()
             .filter(|(_, prefix)| {
                 !prefix.starts_with('/')
                     || prefix.len() < 2
                     || prefix.ends_with('/')
                     || prefix.contains(['{', '}', '*', '?', '#'])
+                    // axum's rule: a segment starting with `:` was a capture in axum 0.7.
+                    || prefix.split('/').any(|segment| segment.starts_with(':'))
             })
             .map(|(setting, prefix)| {
-                format!("`.{setting}({prefix:?})` is not a path prefix: it must start with `/`, not end with `/`, and hold none of `{{ }} * ? #`, as in \"/health\"")
+                format!("`.{setting}({prefix:?})` is not a path prefix: it must start with `/`, not end with `/`, hold none of `{{ }} * ? #` and no segment starting with `:`, as in \"/health\"")
             })
-            .collect()
+            .collect();
+        if problems.is_empty() {
+            let paths: Vec<String> = self.routes().into_iter().map(|(path, _)| path).collect();
+            let mut shared: Vec<&String> = paths
+                .iter()
+                .enumerate()
+                .filter(|(i, path)| paths[..*i].contains(path))
+                .map(|(_, path)| path)
+                .collect();
+            shared.dedup();
+            if !shared.is_empty() {
+                problems.push(format!(
+                    "`.well_known_prefix({:?})` and `.health_prefix({:?})` both serve {shared:?}; give prefixes whose routes do not meet, as the defaults \"/.well-known/heartbeat\" and \"/health\" do",
+                    self.well_known, self.health
+                ));
+            }
+        }
+        problems
+    }
+
+    /// Every route of the router: one list for the router and for [`Paths::problems`].
+    fn routes(&self) -> Vec<(String, MethodRouter<Arc<Endpoints>>)> {
+        let Paths { well_known, health } = self;
+        vec![
+            (format!("{well_known}/readiness"), get(probes::readiness)),
+            (format!("{well_known}/liveliness"), get(probes::liveliness)),
+            // Kubernetes says "liveness": the same endpoint under that name.
+            (format!("{well_known}/liveness"), get(probes::liveliness)),
+            (format!("{well_known}/environ"), get(environ::environ)),
+            (health.clone(), get(health::health)),
+            (format!("{health}/"), get(health::health)),
+            (format!("{health}/ping"), get(health::ping)),
+        ]
     }
 }
 
+/// The router of [`Paths`] validated by [`Paths::problems`]: no route panics in axum.
 pub(crate) fn router<S>(endpoints: Endpoints, paths: &Paths) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    let Paths { well_known, health } = paths;
-    Router::new()
-        .route(&format!("{well_known}/readiness"), get(probes::readiness))
-        .route(&format!("{well_known}/liveliness"), get(probes::liveliness))
-        .route(&format!("{well_known}/environ"), get(environ::environ))
-        .route(health, get(health::health))
-        .route(&format!("{health}/"), get(health::health))
-        .route(&format!("{health}/ping"), get(health::ping))
+    paths
+        .routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(&path, route)
+        })
         .with_state(Arc::new(endpoints))
 }

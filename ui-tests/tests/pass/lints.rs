@@ -32,6 +32,20 @@ pub fn database() -> Outcome {
     Outcome::pass()
 }
 
+/// Kept for old dashboards: the registration calls it without a deprecation warning.
+#[deprecated(note = "use `config`")]
+#[readiness_probe(name = "old-config")]
+pub fn old_config() -> bool {
+    true
+}
+
+/// The same, with the attribute first.
+#[health_check(default = false)]
+#[deprecated(note = "use `database`")]
+pub async fn old_database() -> bool {
+    true
+}
+
 /// Checks in a public module.
 pub mod nested {
     /// Not on `/health/` by default.

@@ -54,6 +54,11 @@ async fn holds_send_state_across_await() -> Result<bool, String> {
     Ok(n == 1)
 }
 
+#[readiness_probe]
+async fn returns_impl() -> impl heartbeat::IntoOutcome {
+    Ok::<_, std::io::Error>(true)
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     // The functions stay ordinary and callable.
@@ -67,4 +72,5 @@ async fn main() {
     let _ = returns_string_name().await;
     let _ = returns_result().await;
     let _ = holds_send_state_across_await().await;
+    let _ = returns_impl().await;
 }

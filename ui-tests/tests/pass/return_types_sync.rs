@@ -59,6 +59,22 @@ fn returns_result_tuple() -> Result<(bool, Value), std::num::ParseIntError> {
     "7".parse::<u8>().map(|n| (n > 0, json!({ "n": n })))
 }
 
+/// An opaque return type, alone or inside another: inference names it.
+#[health_check]
+fn returns_impl() -> impl heartbeat::IntoOutcome {
+    true
+}
+
+#[readiness_probe]
+fn returns_result_impl() -> Result<impl heartbeat::IntoOutcome, String> {
+    Ok(Outcome::pass())
+}
+
+#[heartbeat::environ_probe]
+fn returns_impl_environ() -> impl heartbeat::IntoEnviron {
+    json!({ "opaque": true })
+}
+
 fn main() {
     // The functions stay ordinary and callable.
     assert!(returns_bool());
@@ -73,4 +89,7 @@ fn main() {
     let _ = returns_result_string();
     let _ = returns_result_nested();
     let _ = returns_result_tuple();
+    let _ = returns_impl();
+    let _ = returns_result_impl();
+    let _ = returns_impl_environ();
 }
