@@ -127,3 +127,22 @@ async fn slow() {
     let message = failure(&answer.json()["checks"]["cache"]);
     assert!(message.contains("no answer within 300ms"), "{message}");
 }
+
+/// The host is looked up by heartbeat first (one lookup per name at a time, on a thread of its
+/// own), so that a hung resolver cannot leave a thread of the client's behind at every timeout:
+/// an unknown name is reported by heartbeat's lookup.
+#[tokio::test]
+async fn the_host_is_looked_up_by_heartbeat_first() {
+    let outcome = Redis::new(client(&format!(
+        "redis://:{SECRET}@no-such-host.invalid:6379/"
+    )))
+    .run()
+    .await;
+    let message = outcome.message().unwrap();
+    assert!(
+        message.starts_with(
+            "Redis PING to no-such-host.invalid:6379: cannot resolve no-such-host.invalid"
+        ),
+        "{message}"
+    );
+}

@@ -321,3 +321,28 @@ async fn postgres_from_an_annotated_function() {
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert!(answer.json()["checks"]["annotated-postgres"]["round_trip_ms"].is_f64());
 }
+
+/// A new connection's host is looked up by heartbeat first (one lookup per name at a time, on
+/// a thread of its own), so that a hung resolver cannot leave a thread of sqlx's behind at
+/// every timeout: an unknown name is reported by heartbeat's lookup.
+#[tokio::test]
+async fn a_new_connections_host_is_looked_up_by_heartbeat_first() {
+    for (url, what) in [
+        (
+            "postgres://heartbeat:x@no-such-host.invalid:5432/heartbeat",
+            "PostgreSQL `SELECT 1` on no-such-host.invalid:5432/heartbeat: cannot resolve no-such-host.invalid",
+        ),
+        (
+            "mysql://heartbeat:x@no-such-host.invalid:3306/heartbeat",
+            "MySQL `SELECT 1` on no-such-host.invalid:3306/heartbeat: cannot resolve no-such-host.invalid",
+        ),
+    ] {
+        let outcome = if url.starts_with("postgres") {
+            Sql::new(lazy::<sqlx::Postgres>(url)).run().await
+        } else {
+            Sql::new(lazy::<sqlx::MySql>(url)).run().await
+        };
+        let message = outcome.message().unwrap();
+        assert!(message.starts_with(what), "{message}");
+    }
+}

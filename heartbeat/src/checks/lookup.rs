@@ -1,5 +1,7 @@
-//! Host name lookups for the built-in checks that reach a host by name (TCP, HTTP): at most one
-//! lookup of a name in flight in the whole process, on a detached thread of its own.
+//! Host name lookups for the built-in checks that reach a host by name: at most one lookup of a
+//! name in flight in the whole process, on a detached thread of its own. TCP and HTTP connect
+//! to what it finds; SQL and Redis, whose client libraries look the name up again, ask it first,
+//! so that with a hung resolver their clients never start a lookup of their own.
 //!
 //! The system resolver blocks, and cannot be cancelled: tokio's `TcpStream::connect("name:port")`
 //! hands it to the blocking pool, and when the check's timeout drops the connect the lookup
@@ -82,6 +84,19 @@ fn start(host: String, resolve: Resolve) -> Lookup {
     lookup.shared()
 }
 
+/// Whether connecting to `host` looks a name up: not for an IP address (`[::1]` included) or a
+/// socket path.
+#[cfg(any(
+    feature = "postgres",
+    feature = "mysql",
+    feature = "sqlite",
+    feature = "redis"
+))]
+pub(crate) fn needs_lookup(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    !host.is_empty() && !host.starts_with('/') && bare.parse::<std::net::IpAddr>().is_err()
+}
+
 /// `host:port` as socket addresses: an IP address as it is, a name looked up.
 pub(crate) async fn socket_addresses(address: &str) -> Result<Vec<SocketAddr>, String> {
     if let Ok(address) = address.parse::<SocketAddr>() {
@@ -119,6 +134,22 @@ impl reqwest::dns::Resolve for Resolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(any(
+        feature = "postgres",
+        feature = "mysql",
+        feature = "sqlite",
+        feature = "redis"
+    ))]
+    #[test]
+    fn only_names_are_looked_up() {
+        for host in ["db.internal", "localhost"] {
+            assert!(needs_lookup(host), "{host}");
+        }
+        for host in ["10.0.0.1", "::1", "[::1]", "/var/run/postgresql", ""] {
+            assert!(!needs_lookup(host), "{host}");
+        }
+    }
 
     #[tokio::test]
     async fn names_and_addresses_resolve() {

@@ -26,10 +26,11 @@
 use std::time::Duration;
 
 use ::redis::aio::ConnectionLike;
-use ::redis::{AsyncConnectionConfig, Client};
+use ::redis::{AsyncConnectionConfig, Client, ConnectionAddr};
 
 use crate::builder::Check;
 use crate::checks::attempt::{Attempt, DEFAULT_TIMEOUT, Probe, into_check};
+use crate::checks::lookup;
 use crate::checks::message::describe;
 use crate::outcome::Outcome;
 
@@ -68,8 +69,19 @@ impl Redis {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(None)
             .set_response_timeout(None);
+        // The client looks its host up on tokio's blocking pool, where a hung resolver leaves
+        // a thread at every timeout: look it up first through heartbeat's own lookups (one per
+        // name at a time), so that with a hung resolver the client never starts one.
+        let host = match address {
+            ConnectionAddr::Tcp(host, _) | ConnectionAddr::TcpTls { host, .. } => Some(host),
+            _ => None,
+        }
+        .filter(|host| lookup::needs_lookup(host));
         attempt
             .run(async {
+                if let Some(host) = host {
+                    lookup::lookup(host).await?;
+                }
                 let mut connection = self
                     .client
                     .get_multiplexed_async_connection_with_config(&config)

@@ -52,6 +52,7 @@ use sqlx::{ConnectOptions, Connection, Pool};
 
 use crate::builder::Check;
 use crate::checks::attempt::{Attempt, DEFAULT_TIMEOUT, Probe, budget, into_check};
+use crate::checks::lookup;
 use crate::checks::message::describe;
 use crate::outcome::Outcome;
 
@@ -70,6 +71,11 @@ pub trait Database: sqlx::Database + sealed::Sealed {
     #[doc(hidden)]
     fn execute(pool: &Pool<Self>, sql: &'static str)
     -> BoxFuture<'static, Result<(), sqlx::Error>>;
+
+    /// The host name a new connection looks up, if any (not an IP address, a socket or a
+    /// file).
+    #[doc(hidden)]
+    fn host(pool: &Pool<Self>) -> Option<String>;
 }
 
 mod sealed {
@@ -79,7 +85,7 @@ mod sealed {
 }
 
 macro_rules! database {
-    ($feature:literal, $db:ty, |$options:ident| $target:expr) => {
+    ($feature:literal, $db:ty, |$options:ident| $target:expr, $host:expr) => {
         #[cfg(feature = $feature)]
         impl sealed::Sealed for $db {}
 
@@ -98,26 +104,47 @@ macro_rules! database {
                 let pool = pool.clone();
                 Box::pin(async move { sqlx::raw_sql(sql).execute(&pool).await.map(drop) })
             }
+
+            fn host(pool: &Pool<Self>) -> Option<String> {
+                let $options = pool.connect_options();
+                let host: Option<String> = $host;
+                host.filter(|host| lookup::needs_lookup(host))
+            }
         }
     };
 }
 
-database!("postgres", sqlx::Postgres, |options| format!(
-    "{}:{}/{}",
-    options.get_host(),
-    options.get_port(),
-    options.get_database().unwrap_or_default()
-));
-database!("mysql", sqlx::MySql, |options| format!(
-    "{}:{}/{}",
-    options.get_host(),
-    options.get_port(),
-    options.get_database().unwrap_or_default()
-));
-database!("sqlite", sqlx::Sqlite, |options| options
-    .get_filename()
-    .display()
-    .to_string());
+database!(
+    "postgres",
+    sqlx::Postgres,
+    |options| format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    ),
+    Some(options.get_host().to_owned())
+);
+database!(
+    "mysql",
+    sqlx::MySql,
+    |options| format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    ),
+    Some(options.get_host().to_owned())
+);
+database!(
+    "sqlite",
+    sqlx::Sqlite,
+    |options| options.get_filename().display().to_string(),
+    {
+        let _ = &options;
+        None
+    }
+);
 
 /// A query (default `SELECT 1`) on an sqlx pool answers within the timeout (default
 /// [`DEFAULT_TIMEOUT`]).
@@ -178,7 +205,14 @@ impl<DB: Database> Sql<DB> {
         };
         let attempt = Attempt::new(what, self.timeout.min(budget - diagnosis));
         let query = DB::execute(&self.pool, self.query);
+        // A new connection looks its host up on tokio's blocking pool, where a hung resolver
+        // leaves a thread at every timeout: look it up first through heartbeat's own lookups
+        // (one per name at a time), so that with a hung resolver the pool never starts one.
+        let host = DB::host(&self.pool).filter(|_| self.pool.num_idle() == 0);
         let outcome = attempt.within(async {
+            if let Some(host) = &host {
+                lookup::lookup(host).await?;
+            }
             query.await.map_err(|error| describe(&error))?;
             Ok(Outcome::pass())
         });
@@ -197,13 +231,17 @@ impl<DB: Database> Sql<DB> {
             self.pool.num_idle()
         );
         let options = self.pool.connect_options();
+        let host = DB::host(&self.pool);
         let direct = async {
-            let connection = options.connect().await?;
-            connection.close().await
+            if let Some(host) = &host {
+                lookup::lookup(host).await?;
+            }
+            let connection = options.connect().await.map_err(|e| describe(&e))?;
+            connection.close().await.map_err(|e| describe(&e))
         };
         match tokio::time::timeout(within, direct).await {
             Ok(Ok(())) => format!("{pool}; a new connection opens fine"),
-            Ok(Err(error)) => format!("{pool}; a new connection fails: {}", describe(&error)),
+            Ok(Err(error)) => format!("{pool}; a new connection fails: {error}"),
             Err(_) => format!("{pool}; a new connection does not open within {within:?} either"),
         }
     }
