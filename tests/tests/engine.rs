@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use heartbeat::{Check, Heartbeat, readiness_probe};
-use heartbeat_tests::get;
+use heartbeat_tests::{Captured, get};
 use serde_json::json;
 
 #[readiness_probe(name = "slow-annotated", timeout = "100ms")]
@@ -307,21 +307,6 @@ async fn the_default_cache_is_a_second() {
     assert_eq!(count.load(Ordering::SeqCst), 2, "a request after 1 s");
 }
 
-/// Collects what the fmt subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_status_change_is_logged_once_in_the_checks_span() {
     let captured = Captured::default();
@@ -348,7 +333,7 @@ async fn a_status_change_is_logged_once_in_the_checks_span() {
         let status = get(&app, READINESS).await.status;
         assert_eq!(status == 200, passes);
     }
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert_eq!(log.matches("check is failing").count(), 1, "{log}");
     assert_eq!(log.matches("check passes again").count(), 1, "{log}");
     let failing = log

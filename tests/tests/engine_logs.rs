@@ -8,32 +8,18 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use heartbeat::{Check, Heartbeat};
-use heartbeat_tests::get;
+use heartbeat_tests::{Captured, get};
 
 const READINESS: &str = "/.well-known/heartbeat/readiness";
 
 /// Every line logged in this test binary.
-static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-
-#[derive(Clone)]
-struct Writer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Writer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+static LOG: OnceLock<Captured> = OnceLock::new();
 
 /// The lines logged so far in the span of the check `name`.
 fn lines_of(name: &str) -> Vec<String> {
     let log = LOG.get_or_init(|| {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let writer = Writer(Arc::clone(&log));
+        let log = Captured::default();
+        let writer = log.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
             .with_ansi(false)
@@ -42,7 +28,7 @@ fn lines_of(name: &str) -> Vec<String> {
         tracing::subscriber::set_global_default(subscriber).unwrap();
         log
     });
-    let text = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    let text = log.text();
     let span = format!("name={name}}}");
     text.lines()
         .filter(|l| l.contains(&span))

@@ -85,7 +85,21 @@ mod sealed {
 }
 
 macro_rules! database {
-    ($feature:literal, $db:ty, |$options:ident| $target:expr, $host:expr) => {
+    // A database reached over the network: `host:port/database`, and its host to look up.
+    ($feature:literal, $db:ty, network) => {
+        database!(
+            $feature,
+            $db,
+            |options| format!(
+                "{}:{}/{}",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or_default()
+            ),
+            |options| Some(options.get_host().to_owned())
+        );
+    };
+    ($feature:literal, $db:ty, |$options:ident| $target:expr, |$host_options:ident| $host:expr) => {
         #[cfg(feature = $feature)]
         impl sealed::Sealed for $db {}
 
@@ -106,7 +120,7 @@ macro_rules! database {
             }
 
             fn host(pool: &Pool<Self>) -> Option<String> {
-                let $options = pool.connect_options();
+                let $host_options = pool.connect_options();
                 let host: Option<String> = $host;
                 host.filter(|host| lookup::needs_lookup(host))
             }
@@ -114,36 +128,13 @@ macro_rules! database {
     };
 }
 
-database!(
-    "postgres",
-    sqlx::Postgres,
-    |options| format!(
-        "{}:{}/{}",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or_default()
-    ),
-    Some(options.get_host().to_owned())
-);
-database!(
-    "mysql",
-    sqlx::MySql,
-    |options| format!(
-        "{}:{}/{}",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or_default()
-    ),
-    Some(options.get_host().to_owned())
-);
+database!("postgres", sqlx::Postgres, network);
+database!("mysql", sqlx::MySql, network);
 database!(
     "sqlite",
     sqlx::Sqlite,
     |options| options.get_filename().display().to_string(),
-    {
-        let _ = &options;
-        None
-    }
+    |_options| None
 );
 
 /// A query (default `SELECT 1`) on an sqlx pool answers within the timeout (default
