@@ -24,7 +24,7 @@
 //! built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only, and every loop is
 //! bounded in time and count.
 //!
-//! `heartbeat-bench serve plain|heartbeat|crowd|instructions PORT` is the child server of the
+//! `heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|instructions PORT` is the child server of the
 //! memory, crowd and instruction figures: the bench starts it itself.
 
 mod child;
@@ -132,7 +132,7 @@ const SECTIONS: [&str; 8] = [
 const USAGE: &str =
     "usage: heartbeat-bench [SECTION…]     run these sections (default: all) and print the table
          sections: overhead scale concurrency wire storm memory instructions crowd
-       heartbeat-bench serve plain|heartbeat|crowd|instructions PORT
+       heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|instructions PORT
                                      serve on 127.0.0.1:PORT (0: any) until stdin closes";
 
 fn main() -> ExitCode {

@@ -175,9 +175,9 @@ pub(crate) fn crowd_heartbeat() -> Router {
 }
 
 /// What `heartbeat-bench serve KIND PORT` serves.
-const KINDS: &str = "`plain`, `heartbeat`, `crowd` or `instructions`";
+const KINDS: &str = "`plain`, `heartbeat`, `crowd`, `plain-crowd` or `instructions`";
 
-/// `heartbeat-bench serve plain|heartbeat|crowd|instructions PORT`: serves on 127.0.0.1:PORT
+/// `heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|instructions PORT`: serves on 127.0.0.1:PORT
 /// (0: any free port), prints `listening ADDR`, and stops when stdin closes or after its
 /// lifetime (two minutes; `instructions`, which runs under callgrind, twenty).
 pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
@@ -185,7 +185,7 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
         .parse()
         .map_err(|_| format!("PORT must be a number from 0 to 65535, not {port:?}"))?;
     let (runtime, lifetime) = match kind {
-        "plain" | "heartbeat" | "crowd" => (crate::runtime()?, CHILD_LIFETIME),
+        "plain" | "heartbeat" | "crowd" | "plain-crowd" => (crate::runtime()?, CHILD_LIFETIME),
         "instructions" => (
             crate::instructions::runtime()?,
             crate::instructions::CHILD_LIFETIME,
@@ -197,6 +197,7 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
             "heartbeat" => child_heartbeat(),
             "plain" => plain_copy(&child_heartbeat()).await?,
             "crowd" => crowd_heartbeat(),
+            "plain-crowd" => plain_copy(&crowd_heartbeat()).await?,
             _ => crate::instructions::router().await?,
         };
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
