@@ -36,9 +36,30 @@ impl Kind {
 
     fn allowed(self) -> &'static [&'static str] {
         match self {
-            Kind::Readiness | Kind::Liveliness => &["name", "timeout", "cache", "crate"],
+            Kind::Readiness | Kind::Liveliness => &[
+                "name",
+                "timeout",
+                "cache",
+                "critical",
+                "failure_threshold",
+                "success_threshold",
+                "every",
+                "max_stale",
+                "crate",
+            ],
             Kind::Environ => &["timeout", "crate"],
-            Kind::Health => &["name", "default", "timeout", "cache", "crate"],
+            Kind::Health => &[
+                "name",
+                "default",
+                "timeout",
+                "cache",
+                "critical",
+                "failure_threshold",
+                "success_threshold",
+                "every",
+                "max_stale",
+                "crate",
+            ],
         }
     }
 }
@@ -46,13 +67,33 @@ impl Kind {
 /// A duration given as a literal, kept in nanoseconds.
 pub(crate) type Nanos = u64;
 
-/// Everything the attribute said, with defaults still unapplied.
+/// Every option any attribute takes.
+const ALL: &[&str] = &[
+    "name",
+    "default",
+    "timeout",
+    "cache",
+    "critical",
+    "failure_threshold",
+    "success_threshold",
+    "every",
+    "max_stale",
+    "crate",
+];
+
+/// Everything the attribute said, with defaults still unapplied. Each value keeps the span of
+/// its token, for the rules between options.
 #[derive(Default)]
 pub(crate) struct Options {
     pub(crate) name: Option<LitStr>,
     pub(crate) default: Option<bool>,
-    pub(crate) timeout: Option<Nanos>,
-    pub(crate) cache: Option<Nanos>,
+    pub(crate) timeout: Option<(Nanos, Span)>,
+    pub(crate) cache: Option<(Nanos, Span)>,
+    pub(crate) critical: Option<bool>,
+    pub(crate) failure_threshold: Option<(u32, Span)>,
+    pub(crate) success_threshold: Option<(u32, Span)>,
+    pub(crate) every: Option<(Nanos, Span)>,
+    pub(crate) max_stale: Option<(Nanos, Span)>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -100,7 +141,52 @@ pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> Optio
     if let Err(e) = syn::parse::Parser::parse2(parser, args) {
         errors.push(e);
     }
+    for (_, message, span) in broken(&options) {
+        errors.at(span, message);
+    }
     options
+}
+
+/// The rules between options (the runtime's `rules.rs`, held against the same table,
+/// `option_cases.rs`): each rule's name in that table, its message, and the span of the
+/// option at fault. Zero thresholds and zero durations are reported as they are parsed.
+fn broken(options: &Options) -> Vec<(&'static str, &'static str, Span)> {
+    let mut broken = Vec::new();
+    match options.every {
+        Some((every, _)) => {
+            if let Some((_, span)) = options.cache {
+                broken.push((
+                    "every with cache",
+                    "`every` and `cache` do not go together: a background check is never run by a request, so there is nothing to cache; drop `cache`",
+                    span,
+                ));
+            }
+            if let Some((_, span)) = options.max_stale.filter(|(stale, _)| *stale <= every) {
+                broken.push((
+                    "max_stale not over every",
+                    "`max_stale` must be longer than `every`: the check would go stale between two runs; leave it out for three times `every`",
+                    span,
+                ));
+            }
+            if let Some((_, span)) = options.timeout.filter(|(timeout, _)| *timeout > every) {
+                broken.push((
+                    "timeout over every",
+                    "the `timeout` is longer than `every`: a run could outlast its period; give a shorter timeout or a longer period",
+                    span,
+                ));
+            }
+        }
+        None => {
+            if let Some((_, span)) = options.max_stale {
+                broken.push((
+                    "max_stale without every",
+                    "`max_stale` applies only to a background check: add `every`, or drop `max_stale`",
+                    span,
+                ));
+            }
+        }
+    }
+    broken
 }
 
 fn option(kind: Kind, options: &mut Options, meta: ParseNestedMeta<'_>, errors: &mut Errors) {
@@ -134,9 +220,11 @@ fn option(kind: Kind, options: &mut Options, meta: ParseNestedMeta<'_>, errors: 
         }
     };
     if !kind.allowed().contains(&key.as_str()) {
-        let message = if ["name", "default", "timeout", "cache", "crate"].contains(&key.as_str()) {
+        let message = if ALL.contains(&key.as_str()) {
             let owner = if key == "default" {
                 "only #[health_check] has it"
+            } else if kind == Kind::Environ && key != "name" && key != "cache" {
+                "an environ probe reports facts and has no level; `critical`, the thresholds, `every` and `max_stale` apply to readiness, liveliness and health checks"
             } else {
                 "it has no meaning there"
             };
@@ -152,6 +240,11 @@ fn option(kind: Kind, options: &mut Options, meta: ParseNestedMeta<'_>, errors: 
         "default" => options.default.is_some(),
         "timeout" => options.timeout.is_some(),
         "cache" => options.cache.is_some(),
+        "critical" => options.critical.is_some(),
+        "failure_threshold" => options.failure_threshold.is_some(),
+        "success_threshold" => options.success_threshold.is_some(),
+        "every" => options.every.is_some(),
+        "max_stale" => options.max_stale.is_some(),
         _ => options.krate.is_some(),
     };
     if given_twice {
@@ -161,28 +254,86 @@ fn option(kind: Kind, options: &mut Options, meta: ParseNestedMeta<'_>, errors: 
         );
         return;
     }
+    let at = value.span();
     match key.as_str() {
         "name" => options.name = string(&value, "name", errors).and_then(|s| name(s, errors)),
-        "default" => options.default = boolean(&value, errors),
+        "default" => options.default = boolean(&value, "default", errors),
+        "critical" => options.critical = boolean(&value, "critical", errors),
         "timeout" => {
-            options.timeout = string(&value, "timeout", errors)
-                .and_then(|s| duration(&s, errors))
-                .and_then(|nanos| {
-                    if nanos == 0 {
-                        errors.spanned(
-                            &value,
-                            "a zero `timeout` would fail every run; give a positive duration such as \"800ms\"",
-                        );
-                        None
-                    } else {
-                        Some(nanos)
-                    }
-                });
+            options.timeout =
+                positive_duration(&value, "timeout", errors, "\"800ms\"").map(|nanos| (nanos, at));
+        }
+        "every" => {
+            options.every =
+                positive_duration(&value, "every", errors, "\"10s\"").map(|nanos| (nanos, at));
         }
         "cache" => {
-            options.cache = string(&value, "cache", errors).and_then(|s| duration(&s, errors));
+            options.cache = string(&value, "cache", errors)
+                .and_then(|s| duration(&s, errors))
+                .map(|nanos| (nanos, at));
+        }
+        "max_stale" => {
+            options.max_stale = string(&value, "max_stale", errors)
+                .and_then(|s| duration(&s, errors))
+                .map(|nanos| (nanos, at));
+        }
+        "failure_threshold" | "success_threshold" => {
+            let threshold = threshold(&value, &key, errors).map(|n| (n, at));
+            if key == "failure_threshold" {
+                options.failure_threshold = threshold;
+            } else {
+                options.success_threshold = threshold;
+            }
         }
         _ => options.krate = path(&value, errors),
+    }
+}
+
+/// A duration that must not be zero (`timeout`, `every`).
+fn positive_duration(value: &Expr, key: &str, errors: &mut Errors, example: &str) -> Option<Nanos> {
+    let nanos = string(value, key, errors).and_then(|s| duration(&s, errors))?;
+    if nanos == 0 {
+        let message = if key == "timeout" {
+            format!(
+                "a zero `timeout` would fail every run; give a positive duration such as {example}"
+            )
+        } else {
+            format!(
+                "`every` is zero: a background check needs a positive period, such as {example}"
+            )
+        };
+        errors.spanned(value, message);
+        return None;
+    }
+    Some(nanos)
+}
+
+/// `failure_threshold = 3`: a positive integer.
+fn threshold(value: &Expr, key: &str, errors: &mut Errors) -> Option<u32> {
+    let parsed = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(n), ..
+        }) => n.base10_parse::<u32>().ok(),
+        _ => None,
+    };
+    match parsed {
+        Some(0) => {
+            let counts = if key == "failure_threshold" {
+                "the consecutive failures that fail the check, so give 1 (fail at once, the default) or more"
+            } else {
+                "the consecutive passes that end a failure, so give 1 (the default) or more"
+            };
+            errors.spanned(value, format!("`{key}` is zero: it counts {counts}"));
+            None
+        }
+        Some(n) => Some(n),
+        None => {
+            errors.spanned(
+                value,
+                format!("`{key}` takes a positive integer literal, as in `{key} = 3`"),
+            );
+            None
+        }
     }
 }
 
@@ -212,6 +363,8 @@ fn string(value: &Expr, key: &str, errors: &mut Errors) -> Option<LitStr> {
             let example = match key {
                 "name" => "name = \"database\"",
                 "cache" => "cache = \"5s\"",
+                "every" => "every = \"10s\"",
+                "max_stale" => "max_stale = \"30s\"",
                 _ => "timeout = \"2s\"",
             };
             errors.at(
@@ -223,13 +376,13 @@ fn string(value: &Expr, key: &str, errors: &mut Errors) -> Option<LitStr> {
     }
 }
 
-fn boolean(value: &Expr, errors: &mut Errors) -> Option<bool> {
+fn boolean(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Bool(b), ..
         }) => Some(b.value),
         _ => {
-            errors.spanned(value, "`default` takes `true` or `false`");
+            errors.spanned(value, format!("`{key}` takes `true` or `false`"));
             None
         }
     }
@@ -357,6 +510,59 @@ pub(crate) fn parse_crate_only(args: TokenStream, errors: &mut Errors) -> Option
 #[cfg(test)]
 mod tests {
     include!("name_cases.rs");
+    include!("option_cases.rs");
+
+    /// The rules the attribute applies, by the shared table's names: those of [`super::broken`]
+    /// and the zero values refused while parsing.
+    fn broken_ids(case: &OptionCase) -> Vec<&'static str> {
+        let span = proc_macro2::Span::call_site();
+        let nanos = |ms: Option<u64>| ms.map(|ms| (ms * 1_000_000, span));
+        if case.environ {
+            let mut ids = Vec::new();
+            if case.timeout_ms == Some(0) {
+                ids.push("zero timeout");
+            }
+            let levels = case.critical.is_some()
+                || case.failure_threshold.is_some()
+                || case.success_threshold.is_some()
+                || case.every_ms.is_some()
+                || case.max_stale_ms.is_some();
+            if levels {
+                ids.push("levels on environ");
+            }
+            return ids;
+        }
+        let options = super::Options {
+            timeout: nanos(case.timeout_ms),
+            cache: nanos(case.cache_ms),
+            every: nanos(case.every_ms),
+            max_stale: nanos(case.max_stale_ms),
+            ..super::Options::default()
+        };
+        let mut ids = Vec::new();
+        let zero = |ms: Option<u64>| ms == Some(0);
+        if zero(case.timeout_ms) {
+            ids.push("zero timeout");
+        }
+        if case.failure_threshold == Some(0) {
+            ids.push("zero failure_threshold");
+        }
+        if case.success_threshold == Some(0) {
+            ids.push("zero success_threshold");
+        }
+        if zero(case.every_ms) {
+            ids.push("zero every");
+        }
+        ids.extend(super::broken(&options).into_iter().map(|(id, _, _)| id));
+        ids
+    }
+
+    #[test]
+    fn the_option_rules_are_the_shared_table() {
+        for case in OPTION_CASES {
+            assert_eq!(broken_ids(case), case.broken, "{case:?}");
+        }
+    }
 
     #[test]
     fn the_name_rule_is_the_shared_table() {

@@ -46,11 +46,26 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
     if let Some(default) = options.default {
         given.push(quote!(.default(#default)));
     }
-    if let Some(timeout) = options.timeout {
-        given.push(quote!(.timeout(::core::time::Duration::from_nanos(#timeout))));
+    let durations = [
+        ("timeout", options.timeout),
+        ("cache", options.cache),
+        ("every", options.every),
+        ("max_stale", options.max_stale),
+    ];
+    for (option, nanos) in durations {
+        if let Some((nanos, _)) = nanos {
+            let option = format_ident!("{}", option);
+            given.push(quote!(.#option(::core::time::Duration::from_nanos(#nanos))));
+        }
     }
-    if let Some(cache) = options.cache {
-        given.push(quote!(.cache(::core::time::Duration::from_nanos(#cache))));
+    if let Some(critical) = options.critical {
+        given.push(quote!(.critical(#critical)));
+    }
+    if let Some((threshold, _)) = options.failure_threshold {
+        given.push(quote!(.failure_threshold(#threshold)));
+    }
+    if let Some((threshold, _)) = options.success_threshold {
+        given.push(quote!(.success_threshold(#threshold)));
     }
 
     // The conversion is spanned to the return type, so a type that is neither `IntoOutcome`

@@ -12,8 +12,9 @@ use axum::http::StatusCode;
 use crate::engine::{self, Monitor};
 use crate::lifecycle::Lifecycle;
 use crate::outcome::IntoOutcome;
-use crate::registry::{self, BoxFuture, CheckInfo, Kind, Runner, Site};
+use crate::registry::{self, BoxFuture, CheckInfo, Kind, Levels, Runner, Site};
 use crate::routes::{self, Endpoints, Paths};
+use crate::rules;
 
 /// The environment variable that holds `/health/`'s shared secret.
 pub const HEALTH_URL_SECRET: &str = "HEALTH_URL_SECRET";
@@ -274,7 +275,7 @@ impl Heartbeat {
         }
         problems.extend(self.paths.problems());
         problems.extend(crate::environ::problems());
-        problems.extend(checks.iter().filter_map(|c| c.problem()));
+        problems.extend(checks.iter().flat_map(Check::problems));
         problems.extend(duplicates(&checks));
         problems.extend(missing(&self.required, &checks));
         let secret = secret(self.secret, &checks, &mut problems);
@@ -444,6 +445,8 @@ impl fmt::Debug for Check {
             .field("default", &self.info.default)
             .field("timeout", &self.info.timeout)
             .field("cache", &self.info.cache)
+            .field("levels", &self.info.levels)
+            .field("every", &self.info.every)
             .finish_non_exhaustive()
     }
 }
@@ -485,6 +488,9 @@ impl Check {
             default: true,
             timeout: None,
             cache: None,
+            levels: Levels::DEFAULT,
+            every: None,
+            max_stale: None,
             site: Site::caller(),
         };
         Check { info, runner }
@@ -522,18 +528,53 @@ impl Check {
         self
     }
 
-    /// What is wrong with this check's own settings, if anything.
-    fn problem(&self) -> Option<String> {
+    /// `false`: every failure of this check (its timeouts and panics included) shows as a
+    /// warning, which answers 200. Default `true`.
+    pub fn critical(mut self, critical: bool) -> Self {
+        self.info.levels.critical = critical;
+        self
+    }
+
+    /// The check fails only after this many consecutive failures, and warns ("failing 1 of
+    /// 3") before; a check that has never passed fails at once. Default 1.
+    pub fn failure_threshold(mut self, threshold: u32) -> Self {
+        self.info.levels.failure_threshold = threshold;
+        self
+    }
+
+    /// A failed check passes again only after this many consecutive passes. Default 1.
+    pub fn success_threshold(mut self, threshold: u32) -> Self {
+        self.info.levels.success_threshold = threshold;
+        self
+    }
+
+    /// Runs the check in the background: first when the router starts serving, then `every`
+    /// after each run ends (less a small jitter); requests read its state and never run it.
+    pub fn every(mut self, every: Duration) -> Self {
+        self.info.every = Some(every);
+        self
+    }
+
+    /// For a background check: a last run older than this fails the check as stale (default
+    /// three times [`Check::every`]).
+    pub fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.info.max_stale = Some(max_stale);
+        self
+    }
+
+    /// What is wrong with this check's own settings: its name, then the option rules.
+    fn problems(&self) -> impl Iterator<Item = String> + '_ {
         let info = &self.info;
-        let problem = name_problem(&info.name).or_else(|| {
-            info.timeout
-                .is_some_and(|t| t.is_zero())
-                .then_some("a zero timeout would fail every run; give a positive duration")
-        })?;
-        Some(format!(
-            "{} check {:?} at {}: {problem}",
-            info.kind, info.name, info.site
-        ))
+        let name = name_problem(&info.name);
+        let options = rules::broken(info.kind, &rules::Given::of(info));
+        name.into_iter()
+            .chain(options.into_iter().map(rules::Rule::message))
+            .map(move |problem| {
+                format!(
+                    "{} check {:?} at {}: {problem}",
+                    info.kind, info.name, info.site
+                )
+            })
     }
 }
 

@@ -125,6 +125,7 @@ pub mod lifecycle;
 mod outcome;
 mod registry;
 mod routes;
+mod rules;
 
 pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
 /// Registers a check of `/.well-known/heartbeat/readiness`: is this instance ready for traffic?
@@ -211,7 +212,7 @@ pub use heartbeat_macros::health_check;
 /// to build.
 #[doc(inline)]
 pub use heartbeat_macros::build_info;
-pub use outcome::{IntoEnviron, IntoOutcome, Outcome};
+pub use outcome::{IntoEnviron, IntoOutcome, Level, Outcome};
 pub use registry::{BoxFuture, CheckInfo, Kind, REGISTRATION_BACKEND, Site, registered};
 
 /// Every endpoint, every registered check, configuration from the environment.

@@ -207,6 +207,16 @@ impl Lifecycle {
         }
     }
 
+    /// Whether the drain is over: the server stops taking requests.
+    pub(crate) fn is_drained(&self) -> bool {
+        *self.0.drained.borrow()
+    }
+
+    /// Says when the drain is over: background checks stop then.
+    pub(crate) fn drained(&self) -> watch::Receiver<bool> {
+        self.0.drained.subscribe()
+    }
+
     /// The failing lifecycle checks readiness shows now, by name.
     pub(crate) fn readiness(&self) -> Vec<(&'static str, Outcome)> {
         if !self.0.active.load(Ordering::Acquire) {

@@ -1,26 +1,73 @@
-//! What a check returns: [`Outcome`], and the conversions [`IntoOutcome`] and [`IntoEnviron`].
+//! What a check returns: [`Outcome`] at a [`Level`], and the conversions [`IntoOutcome`] and
+//! [`IntoEnviron`].
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
 use serde_json::{Map, Value};
 
-/// The result of one run of a check: passed or failed, an optional message, and data.
+/// Where a check stands (SPEC §12): what its JSON object shows as `"level"`.
+///
+/// Pass and warn answer 200 (`"status": true`); fail and unknown answer the router's failure
+/// status (`"status": false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Everything is fine.
+    Pass,
+    /// Something is wrong, and the service still works: a check that returned
+    /// [`Outcome::warn`], a failure of a check with `critical = false`, or a failure under its
+    /// `failure_threshold`.
+    Warn,
+    /// The check failed.
+    Fail,
+    /// A background check (`every = …`) that has not finished its first run.
+    Unknown,
+}
+
+impl Level {
+    /// `"pass"`, `"warn"`, `"fail"` or `"unknown"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Pass => "pass",
+            Level::Warn => "warn",
+            Level::Fail => "fail",
+            Level::Unknown => "unknown",
+        }
+    }
+
+    /// Whether the level answers 200 (`"status": true`): pass and warn.
+    pub fn is_ok(self) -> bool {
+        matches!(self, Level::Pass | Level::Warn)
+    }
+}
+
+impl Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The result of one run of a check: its [`Level`] (pass, warn or fail), a message, and data.
 ///
 /// Checks rarely build one by hand: they return `bool`, `()`, `Result<_, E>` or JSON and
-/// [`IntoOutcome`] turns that into an `Outcome`. Build one to attach data or a message:
+/// [`IntoOutcome`] turns that into an `Outcome`. Build one to attach data or a message, or to
+/// warn:
 ///
 /// ```
-/// use heartbeat::Outcome;
+/// use heartbeat::{Level, Outcome};
 ///
 /// let busy = Outcome::pass().with("connections", 17);
 /// assert!(busy.passed());
+///
+/// let full = Outcome::warn("disk 91% full").with("used", 0.91);
+/// assert_eq!(full.level(), Level::Warn);
+/// assert!(full.passed()); // a warning still answers 200
 ///
 /// let down = Outcome::fail("queue is full").with("depth", 10_000);
 /// assert_eq!(down.message(), Some("queue is full"));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    passed: bool,
+    level: Level,
     message: Option<String>,
     data: Map<String, Value>,
     name: Option<String>,
@@ -30,20 +77,38 @@ impl Outcome {
     /// A passed check with no data.
     pub fn pass() -> Self {
         Outcome {
-            passed: true,
+            level: Level::Pass,
             message: None,
             data: Map::new(),
             name: None,
         }
     }
 
-    /// A failed check whose `message` says what went wrong.
-    pub fn fail(message: impl Into<String>) -> Self {
+    /// A check that works, with a warning: `message` says what is wrong. It answers 200, shows
+    /// `"level": "warn"` with its message, and is listed in `/health/`'s `warnings`.
+    pub fn warn(message: impl Into<String>) -> Self {
         Outcome {
-            passed: false,
+            level: Level::Warn,
             message: Some(message.into()),
             ..Outcome::pass()
         }
+    }
+
+    /// A failed check whose `message` says what went wrong.
+    pub fn fail(message: impl Into<String>) -> Self {
+        Outcome {
+            level: Level::Fail,
+            message: Some(message.into()),
+            ..Outcome::pass()
+        }
+    }
+
+    /// This outcome at another level, with another message: how the engine shows a failure
+    /// as a warning (`critical = false`, thresholds) or as unknown.
+    pub(crate) fn at(mut self, level: Level, message: String) -> Self {
+        self.level = level;
+        self.message = Some(message);
+        self
     }
 
     /// A check that passed when `passed` is true, and failed otherwise.
@@ -57,7 +122,8 @@ impl Outcome {
 
     /// Adds `key` to the check's data (shown next to `status` in its JSON object).
     ///
-    /// The keys `status` and, on failure, `message` are the outcome's own and win over data;
+    /// The keys `status`, `level` and, on a warning or failure, `message` are the outcome's own
+    /// and win over data;
     /// a `time` in the data replaces the measured run time.
     #[must_use]
     pub fn with(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
@@ -86,12 +152,17 @@ impl Outcome {
         self
     }
 
-    /// Whether the check passed.
+    /// Whether the check's status is `true`: it passed, or passed with a warning.
     pub fn passed(&self) -> bool {
-        self.passed
+        self.level.is_ok()
     }
 
-    /// What went wrong, for a failed check.
+    /// Pass, warn or fail (the engine also shows unknown).
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// What went wrong, for a warning or a failure.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }

@@ -106,7 +106,29 @@ pub struct CheckInfo {
     pub(crate) default: bool,
     pub(crate) timeout: Option<Duration>,
     pub(crate) cache: Option<Duration>,
+    pub(crate) levels: Levels,
+    pub(crate) every: Option<Duration>,
+    pub(crate) max_stale: Option<Duration>,
     pub(crate) site: Site,
+}
+
+/// How a check's runs become its level (SPEC §12): `critical` and the two thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Levels {
+    /// `false`: every failure shows as a warning.
+    pub(crate) critical: bool,
+    /// Consecutive failures before the check fails (once it has passed).
+    pub(crate) failure_threshold: u32,
+    /// Consecutive passes before a failed check passes again.
+    pub(crate) success_threshold: u32,
+}
+
+impl Levels {
+    pub(crate) const DEFAULT: Levels = Levels {
+        critical: true,
+        failure_threshold: 1,
+        success_threshold: 1,
+    };
 }
 
 impl CheckInfo {
@@ -133,6 +155,33 @@ impl CheckInfo {
     /// How long the check's own result may be reused, if it set one.
     pub fn cache(&self) -> Option<Duration> {
         self.cache
+    }
+
+    /// Whether a failure of the check fails its endpoint (`critical = false`: it warns).
+    pub fn is_critical(&self) -> bool {
+        self.levels.critical
+    }
+
+    /// Consecutive failures before the check fails, once it has passed (default 1).
+    pub fn failure_threshold(&self) -> u32 {
+        self.levels.failure_threshold
+    }
+
+    /// Consecutive passes before a failed check passes again (default 1).
+    pub fn success_threshold(&self) -> u32 {
+        self.levels.success_threshold
+    }
+
+    /// For a background check: the delay after each run before the next.
+    pub fn every(&self) -> Option<Duration> {
+        self.every
+    }
+
+    /// For a background check: how old its last run may be before it fails as stale (the
+    /// option given; by default three times [`CheckInfo::every`]).
+    pub fn max_stale(&self) -> Option<Duration> {
+        self.max_stale
+            .or_else(|| self.every.map(|every| every.saturating_mul(3)))
     }
 
     /// Where the check was declared.
@@ -186,6 +235,9 @@ pub struct Registration {
     default: bool,
     timeout: Option<Duration>,
     cache: Option<Duration>,
+    levels: Levels,
+    every: Option<Duration>,
+    max_stale: Option<Duration>,
 }
 
 #[doc(hidden)]
@@ -201,6 +253,9 @@ impl Registration {
             default: true,
             timeout: None,
             cache: None,
+            levels: Levels::DEFAULT,
+            every: None,
+            max_stale: None,
         }
     }
 
@@ -222,6 +277,36 @@ impl Registration {
         self
     }
 
+    /// `critical = …`.
+    pub const fn critical(mut self, critical: bool) -> Self {
+        self.levels.critical = critical;
+        self
+    }
+
+    /// `failure_threshold = …` (at least 1: the attribute checks it).
+    pub const fn failure_threshold(mut self, threshold: u32) -> Self {
+        self.levels.failure_threshold = threshold;
+        self
+    }
+
+    /// `success_threshold = …` (at least 1: the attribute checks it).
+    pub const fn success_threshold(mut self, threshold: u32) -> Self {
+        self.levels.success_threshold = threshold;
+        self
+    }
+
+    /// `every = "…"`.
+    pub const fn every(mut self, every: Duration) -> Self {
+        self.every = Some(every);
+        self
+    }
+
+    /// `max_stale = "…"`.
+    pub const fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.max_stale = Some(max_stale);
+        self
+    }
+
     fn check(&self) -> Check {
         let info = CheckInfo {
             kind: self.kind,
@@ -229,6 +314,9 @@ impl Registration {
             default: self.default && self.kind == Kind::Health,
             timeout: self.timeout,
             cache: self.cache,
+            levels: self.levels,
+            every: self.every,
+            max_stale: self.max_stale,
             site: self.site,
         };
         Check::from_parts(info, self.func.into())

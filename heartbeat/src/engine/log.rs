@@ -6,6 +6,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::state::{Change, State};
+use crate::outcome::Level;
 
 /// A repeat is logged at most this often per check.
 const REPEAT: Duration = Duration::from_secs(60);
@@ -13,7 +14,7 @@ const REPEAT: Duration = Duration::from_secs(60);
 /// One check's log: when it last logged a repeat, and how many it held back since.
 #[derive(Default)]
 pub(crate) struct Log {
-    /// "Still failing" lines.
+    /// "Still failing or warning" lines.
     failing: Mutex<Repeats>,
     /// Late results.
     late: Mutex<Repeats>,
@@ -36,18 +37,24 @@ impl Log {
                 Repeats::reset(&self.failing);
                 tracing::warn!(%reason, "check is failing");
             }
+            Change::Warning => {
+                Repeats::reset(&self.failing);
+                tracing::warn!(%reason, "check warns");
+            }
             Change::Recovered => {
                 Repeats::reset(&self.failing);
                 tracing::info!("check passes again");
             }
             Change::FirstPass => tracing::debug!("check passes"),
-            Change::Same if !state.outcome.passed() => {
+            Change::Same if state.outcome.level() != Level::Pass => {
                 if let Some(held_back) = Repeats::next(&self.failing) {
+                    let level = state.outcome.level().as_str();
                     tracing::warn!(
                         %reason,
+                        %level,
                         consecutive_failures = state.failures,
                         held_back,
-                        "check is still failing"
+                        "check is still failing or warning"
                     );
                 }
             }

@@ -11,6 +11,7 @@
 //! check that blocks its thread cannot hang a probe. Concurrent requests for the same set of
 //! checks share one evaluation, so memory grows with the checks, not with requests × checks.
 
+mod background;
 mod log;
 mod run;
 mod state;
@@ -32,8 +33,9 @@ use tokio::time::Instant;
 use self::state::{Phase, Running, Slot};
 use crate::builder::Check;
 use crate::outcome::Outcome;
-use crate::registry::{CheckInfo, Runner};
+use crate::registry::{CheckInfo, Levels, Runner};
 
+pub(crate) use self::background::Background;
 pub(crate) use self::run::deadline;
 pub(crate) use self::state::State;
 pub(crate) use self::threads::MAX_THREADS;
@@ -51,10 +53,21 @@ pub(crate) struct Monitor {
     runner: Runner,
     pub(crate) timeout: Duration,
     pub(crate) cache: Duration,
+    levels: Levels,
+    /// For a background check (`every`): when it runs, and what requests read instead.
+    schedule: Option<Schedule>,
     slot: watch::Sender<Slot>,
     log: log::Log,
     /// Whether it was logged that this (async) check blocked its thread.
     blocked: AtomicBool,
+}
+
+/// When a background check runs, and how old its last run may be.
+pub(crate) struct Schedule {
+    pub(crate) every: Duration,
+    max_stale: Duration,
+    /// What requests read before the first run ends.
+    unknown: Arc<State>,
 }
 
 /// What a request does for one check.
@@ -68,9 +81,29 @@ enum Next {
 impl Monitor {
     pub(crate) fn new(check: Check, default_timeout: Duration, default_cache: Duration) -> Self {
         let (info, runner) = check.into_parts();
+        let levels = info.levels;
+        let schedule = info.every.map(|every| Schedule {
+            every,
+            max_stale: info.max_stale().unwrap_or(every),
+            unknown: Arc::new(State::unknown(levels)),
+        });
+        let (timeout, cache) = match &schedule {
+            // The router's default timeout is cut to the period; no run is ever reused by a
+            // request, so each background run runs.
+            Some(schedule) => (
+                info.timeout.unwrap_or(default_timeout.min(schedule.every)),
+                Duration::ZERO,
+            ),
+            None => (
+                info.timeout.unwrap_or(default_timeout),
+                info.cache.unwrap_or(default_cache),
+            ),
+        };
         Monitor {
-            timeout: info.timeout.unwrap_or(default_timeout),
-            cache: info.cache.unwrap_or(default_cache),
+            timeout,
+            cache,
+            levels,
+            schedule,
             info,
             runner,
             slot: watch::Sender::new(Slot::default()),
@@ -79,17 +112,50 @@ impl Monitor {
         }
     }
 
-    /// The current state if it may stand for a run asked for at `now`.
+    /// The current state if it may stand for a run asked for at `now`. A background check's
+    /// state always may: requests never run it.
     fn fresh(&self, now: Instant) -> Option<Arc<State>> {
         let slot = self.slot.borrow();
+        if let Some(schedule) = &self.schedule {
+            return Some(self.scheduled(schedule, slot.current.as_ref(), now));
+        }
         let current = slot.current.as_ref()?;
         current.is_fresh(now).then(|| Arc::clone(current))
     }
 
+    /// What a request at `now` reads of a background check: unknown before its first run
+    /// ends, its last run's state, or a failure when that run ended more than `max_stale` ago.
+    fn scheduled(
+        &self,
+        schedule: &Schedule,
+        current: Option<&Arc<State>>,
+        now: Instant,
+    ) -> Arc<State> {
+        let Some(current) = current else {
+            return Arc::clone(&schedule.unknown);
+        };
+        let ended = current.started + current.duration;
+        let ago = now.saturating_duration_since(ended);
+        if ago <= schedule.max_stale {
+            return Arc::clone(current);
+        }
+        let message = format!(
+            "stale: last run {} s ago, more than its max_stale of {:?} (is the runtime that runs background checks stopped or overloaded?)",
+            ago.as_secs(),
+            schedule.max_stale
+        );
+        Arc::new(current.stale(message, self.levels))
+    }
+
     /// The state for a request made at `now`: fresh, from the run in flight, or from a run
     /// started now. Never waits past the run's deadline. A run that was lost (its runtime shut
-    /// down while this request, on another runtime, waited for it) is run once more.
+    /// down while this request, on another runtime, waited for it) is run once more. A
+    /// background check is only read.
     pub(crate) async fn state(self: &Arc<Self>, now: Instant) -> Arc<State> {
+        if let Some(schedule) = &self.schedule {
+            let slot = self.slot.borrow();
+            return self.scheduled(schedule, slot.current.as_ref(), now);
+        }
         let state = self.try_state(now).await;
         if state.lost {
             return self.try_state(Instant::now()).await;
@@ -196,6 +262,7 @@ impl Monitor {
                 self.timeout,
                 self.cache,
                 false,
+                self.levels,
             );
             answer = recorded.as_ref().map(|(state, _)| Arc::clone(state));
             recorded.is_some()
@@ -225,6 +292,7 @@ impl Monitor {
     fn lost(&self, now: Instant, why: &str) -> Arc<State> {
         Arc::new(State {
             outcome: Outcome::fail(format!("heartbeat lost track of this check's run: {why}")),
+            failing: true,
             run: 0,
             started: now,
             fresh_until: None,

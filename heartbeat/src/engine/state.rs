@@ -1,18 +1,24 @@
 //! A check's one state (SPEC §11), and the slot that publishes it: the current state and the
 //! run in flight. Only a run writes it (through [`Slot::record`]); every output reads it.
+//! Recording a run also decides the check's level (SPEC §12): [`shown`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::outcome::Outcome;
+use crate::outcome::{Level, Outcome};
+use crate::registry::Levels;
 
 /// Where a check stands after its last finished run: what every output shows.
 #[derive(Debug)]
 pub(crate) struct State {
-    /// The last run's result: passed or failed, its message and data.
+    /// The last run's result as shown: at the check's level (`critical` and the thresholds
+    /// applied), with its message and data.
     pub(crate) outcome: Outcome,
+    /// The thresholds say the check fails (before `critical = false` turned that into a
+    /// warning): the next pass starts counting towards `success_threshold`.
+    pub(crate) failing: bool,
     /// Which run of the check this is (the first is 1): a request that waited for run `n`
     /// takes any state of a run `≥ n`.
     pub(crate) run: u64,
@@ -23,11 +29,11 @@ pub(crate) struct State {
     pub(crate) fresh_until: Option<Instant>,
     /// How long the run took (for a run that timed out: the timeout).
     pub(crate) duration: Duration,
-    /// Consecutive failed runs up to this one (0 when it passed).
+    /// Consecutive failed runs up to this one (0 when it passed or warned).
     pub(crate) failures: u32,
-    /// Consecutive passed runs up to this one (0 when it failed).
+    /// Consecutive passed (or warned) runs up to this one (0 when it failed).
     pub(crate) successes: u32,
-    /// When the last passed run started, if any did.
+    /// When the last passed (or warned) run started, if any did.
     pub(crate) last_success: Option<Instant>,
     /// The run was dropped before it ended (its runtime shut down, say): its failure is shown,
     /// but the next request runs the check again rather than reuse it.
@@ -35,6 +41,52 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// What a background check shows before its first run ends: unknown (a warning, for a
+    /// check with `critical = false`).
+    pub(crate) fn unknown(levels: Levels) -> State {
+        let level = if levels.critical {
+            Level::Unknown
+        } else {
+            Level::Warn
+        };
+        let message =
+            "unknown: the check runs in the background, and its first run has not ended yet";
+        State {
+            outcome: Outcome::fail(message).at(level, message.to_owned()),
+            failing: false,
+            run: 0,
+            started: Instant::now(),
+            fresh_until: None,
+            duration: Duration::ZERO,
+            failures: 0,
+            successes: 0,
+            last_success: None,
+            lost: false,
+        }
+    }
+
+    /// This state, failed as stale with `message` (a warning, for a check with
+    /// `critical = false`): what requests read when a background check's last run is too old.
+    pub(crate) fn stale(&self, message: String, levels: Levels) -> State {
+        let level = if levels.critical {
+            Level::Fail
+        } else {
+            Level::Warn
+        };
+        State {
+            outcome: Outcome::fail(String::new()).at(level, message),
+            failing: true,
+            run: self.run,
+            started: self.started,
+            fresh_until: self.fresh_until,
+            duration: self.duration,
+            failures: self.failures,
+            successes: self.successes,
+            last_success: self.last_success,
+            lost: self.lost,
+        }
+    }
+
     /// Whether this state may stand for a run asked for at `now`.
     pub(crate) fn is_fresh(&self, now: Instant) -> bool {
         !self.lost && self.fresh_until.is_none_or(|until| now < until)
@@ -77,21 +129,81 @@ pub(crate) struct Slot {
     pub(crate) runs: u64,
 }
 
-/// How a recorded state differs from the one before: what the log says about it.
+/// How a recorded state's level differs from the one before: what the log says about it.
 pub(crate) enum Change {
     /// The first state, a pass.
     FirstPass,
-    /// A failure after a pass, or as the first state.
+    /// A failure after another level, or as the first state.
     Failing,
-    /// A pass after a failure.
+    /// A warning after another level, or as the first state.
+    Warning,
+    /// A pass after a warning or failure.
     Recovered,
-    /// The same status as before.
+    /// The same level as before.
     Same,
+}
+
+impl Change {
+    fn between(previous: Option<Level>, now: Level) -> Change {
+        match (previous, now) {
+            (None, Level::Pass) => Change::FirstPass,
+            (Some(Level::Warn | Level::Fail | Level::Unknown), Level::Pass) => Change::Recovered,
+            (previous, Level::Fail) if previous != Some(Level::Fail) => Change::Failing,
+            (previous, Level::Warn) if previous != Some(Level::Warn) => Change::Warning,
+            _ => Change::Same,
+        }
+    }
+}
+
+/// What a run's result shows as, given the state before it and the run counts up to it
+/// (SPEC §12), and whether the thresholds say the check fails:
+///
+/// - a failure fails at once when the check has never passed or already fails, and after
+///   `failure_threshold` consecutive failures; before that it warns ("failing 1 of 3: …");
+/// - a pass (or warning) of a failing check fails until `success_threshold` consecutive ones;
+/// - `critical = false` shows what would fail as a warning.
+pub(crate) fn shown(
+    levels: Levels,
+    outcome: Outcome,
+    previous: Option<&State>,
+    failures: u32,
+    successes: u32,
+) -> (Outcome, bool) {
+    let was_failing = previous.is_some_and(|p| p.failing);
+    let ever_passed = previous.is_some_and(|p| p.last_success.is_some());
+    let (outcome, failing) = match outcome.level() {
+        Level::Fail | Level::Unknown => {
+            if was_failing || !ever_passed || failures >= levels.failure_threshold {
+                (outcome, true)
+            } else {
+                let message = format!(
+                    "failing {failures} of {}: {}",
+                    levels.failure_threshold,
+                    outcome.message().unwrap_or("failed")
+                );
+                (outcome.at(Level::Warn, message), false)
+            }
+        }
+        Level::Pass | Level::Warn if was_failing && successes < levels.success_threshold => {
+            let message = format!(
+                "recovering: passed {successes} of the {} runs in a row it needs to pass again",
+                levels.success_threshold
+            );
+            (outcome.at(Level::Fail, message), true)
+        }
+        Level::Pass | Level::Warn => (outcome, false),
+    };
+    if !levels.critical && outcome.level() == Level::Fail {
+        let message = outcome.message().unwrap_or("failed").to_owned();
+        return (outcome.at(Level::Warn, message), failing);
+    }
+    (outcome, failing)
 }
 
 impl Slot {
     /// Records the result of run `run`, unless a newer run already recorded one, and says how
-    /// the check's status changed. `None` when nothing was recorded.
+    /// the check's level changed. `None` when nothing was recorded.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn record(
         &mut self,
         run: u64,
@@ -100,6 +212,7 @@ impl Slot {
         duration: Duration,
         cache: Duration,
         lost: bool,
+        levels: Levels,
     ) -> Option<(Arc<State>, Change)> {
         let fresh_until = started.checked_add(cache);
         let previous = self.current.as_deref();
@@ -108,48 +221,47 @@ impl Slot {
         }
         // A late result replaces the timeout recorded for the same run: both are failures, and
         // the run counts once.
-        let previous = match previous {
-            Some(p) if p.run == run => {
-                let state = Arc::new(State {
-                    outcome,
-                    run,
-                    started,
-                    fresh_until,
-                    duration,
-                    failures: p.failures,
-                    successes: 0,
-                    last_success: p.last_success,
-                    lost,
-                });
-                self.current = Some(Arc::clone(&state));
-                return Some((state, Change::Same));
-            }
-            previous => previous,
+        if let Some(p) = previous.filter(|p| p.run == run) {
+            let (outcome, failing) = shown(levels, outcome, Some(p), p.failures, 0);
+            let state = Arc::new(State {
+                outcome,
+                failing,
+                run,
+                started,
+                fresh_until,
+                duration,
+                failures: p.failures,
+                successes: 0,
+                last_success: p.last_success,
+                lost,
+            });
+            self.current = Some(Arc::clone(&state));
+            return Some((state, Change::Same));
+        }
+        let failed = !outcome.passed();
+        let failures = if failed {
+            previous.map_or(0, |p| p.failures) + 1
+        } else {
+            0
         };
-        let passed = outcome.passed();
-        let change = match previous.map(|p| p.outcome.passed()) {
-            None if passed => Change::FirstPass,
-            Some(false) if passed => Change::Recovered,
-            Some(true) | None if !passed => Change::Failing,
-            _ => Change::Same,
+        let successes = if failed {
+            0
+        } else {
+            previous.map_or(0, |p| p.successes) + 1
         };
+        let last_success = if failed {
+            previous.and_then(|p| p.last_success)
+        } else {
+            Some(started)
+        };
+        let (outcome, failing) = shown(levels, outcome, previous, failures, successes);
+        let change = Change::between(previous.map(|p| p.outcome.level()), outcome.level());
         let state = Arc::new(State {
-            failures: if passed {
-                0
-            } else {
-                previous.map_or(0, |p| p.failures) + 1
-            },
-            successes: if passed {
-                previous.map_or(0, |p| p.successes) + 1
-            } else {
-                0
-            },
-            last_success: if passed {
-                Some(started)
-            } else {
-                previous.and_then(|p| p.last_success)
-            },
             outcome,
+            failing,
+            failures,
+            successes,
+            last_success,
             run,
             started,
             fresh_until,

@@ -16,6 +16,7 @@ use super::{Endpoints, auth, wire};
 /// and of the probes') and `errors` (each failed probe's message) are always ours. With
 /// `protect_environ`, the `/health/` secret is asked for first.
 pub(super) async fn environ(State(endpoints): State<Arc<Endpoints>>, request: Request) -> Response {
+    endpoints.background.ensure();
     if endpoints.protect_environ {
         let secret = endpoints.secret.as_deref();
         if let Err(refusal) = auth::guard(secret, request.uri().query(), request.headers()) {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, json};
 
 use super::{Endpoint, Endpoints, auth, wire};
+use crate::outcome::Level;
 
 /// The name that stands for every check in the default set.
 const DEFAULTS: &str = "_defaults";
@@ -33,6 +34,7 @@ pub(super) async fn health(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    endpoints.background.ensure();
     let query = match auth::guard(endpoints.secret.as_deref(), query.as_deref(), &headers) {
         Ok(query) => query,
         Err(refusal) => return refusal.into_response(),
@@ -70,10 +72,19 @@ pub(super) async fn health(
         });
     }
     body.push_str(if passed {
-        "},\"health\":\"running\"}"
+        "},\"health\":\"running\",\"warnings\":["
     } else {
-        "},\"health\":\"degraded\"}"
+        "},\"health\":\"degraded\",\"warnings\":["
     });
+    let warned = selected.iter().zip(answer.states.iter());
+    let warned = warned.filter(|(_, state)| state.outcome.level() == Level::Warn);
+    for (n, (&i, _)) in warned.enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&health.shown[i].key);
+    }
+    body.push_str("]}");
     let body = Bytes::from(body);
     if let Some(last) = last {
         last.set(&answer, endpoints.started, body.clone());

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, get};
 
-use crate::engine::{Checks, Monitor};
+use crate::engine::{Background, Checks, Monitor};
 use crate::lifecycle::Lifecycle;
 
 mod auth;
@@ -31,6 +31,8 @@ pub(crate) struct Endpoints {
     pub(crate) failure_status: StatusCode,
     pub(crate) lifecycle: Lifecycle,
     pub(crate) started: Instant,
+    /// The tasks of the background checks: every request makes sure they run.
+    pub(crate) background: Background,
 }
 
 impl Endpoints {
@@ -42,8 +44,10 @@ impl Endpoints {
         failure_status: StatusCode,
         lifecycle: Lifecycle,
     ) -> Self {
+        let background = Background::new(checks.iter().flatten(), lifecycle.clone());
         let [readiness, liveliness, environ, health] = checks.map(Endpoint::new);
         Endpoints {
+            background,
             readiness,
             liveliness,
             environ,
@@ -169,6 +173,8 @@ pub(crate) fn router<S>(endpoints: Endpoints, paths: &Paths) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
+    // Built inside a runtime, the background checks start now; else at the first request.
+    endpoints.background.ensure();
     paths
         .routes()
         .into_iter()

@@ -41,6 +41,7 @@ enum Entry<'a> {
 /// lifecycle condition has that name; a check whose asked name was taken shows under its own
 /// name with `asked_name` in its object. The status is that of the checks shown.
 async fn probe(endpoints: &Endpoints, endpoint: &Endpoint, lifecycle: bool) -> Response {
+    endpoints.background.ensure();
     let answer = endpoint.checks.evaluate(None).await;
     let lifecycle = if lifecycle {
         endpoints.lifecycle.readiness()

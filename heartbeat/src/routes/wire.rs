@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::engine::{Answer, State};
-use crate::outcome::Outcome;
+use crate::outcome::{Level, Outcome};
 
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
@@ -214,16 +214,17 @@ pub(super) fn write_str(body: &mut String, text: &str) {
     body.push_str(&Value::from(text).to_string());
 }
 
-/// The object of an outcome that took `time`: its data, `status`, `time` (unless the data has
-/// one) and, for a failure, `message`; written directly rather than through a `Value`: a run's rendering is most of
-/// what a probe that runs its check costs.
+/// The object of an outcome that took `time`: its data, `status`, `level`, `time` (unless the
+/// data has one) and, for a warning or failure, `message`; written directly rather than
+/// through a `Value`: a run's rendering is most of what a probe that runs its check costs.
 pub(super) fn render(outcome: &Outcome, time: Duration) -> String {
     let data = outcome.data();
-    let message = outcome.message().filter(|_| !outcome.passed());
-    let mut out: Vec<u8> = Vec::with_capacity(48);
+    let level = outcome.level();
+    let message = outcome.message().filter(|_| level != Level::Pass);
+    let mut out: Vec<u8> = Vec::with_capacity(64);
     out.push(b'{');
     for (key, value) in data {
-        if key == "status" || (key == "message" && message.is_some()) {
+        if key == "status" || key == "level" || (key == "message" && message.is_some()) {
             continue;
         }
         // Writing JSON to a `Vec` cannot fail.
@@ -232,11 +233,13 @@ pub(super) fn render(outcome: &Outcome, time: Duration) -> String {
         let _ = serde_json::to_writer(&mut out, value);
         out.push(b',');
     }
-    out.extend_from_slice(if outcome.passed() {
-        b"\"status\":true"
+    out.extend_from_slice(if level.is_ok() {
+        b"\"status\":true,\"level\":\""
     } else {
-        b"\"status\":false"
+        b"\"status\":false,\"level\":\""
     });
+    out.extend_from_slice(level.as_str().as_bytes());
+    out.push(b'"');
     if let Some(message) = message {
         out.extend_from_slice(b",\"message\":");
         let _ = serde_json::to_writer(&mut out, message);
@@ -259,8 +262,9 @@ mod tests {
     fn outcome_object(outcome: &Outcome, time: Duration) -> Value {
         let mut object = outcome.data().clone();
         object.insert("status".to_owned(), outcome.passed().into());
+        object.insert("level".to_owned(), outcome.level().as_str().into());
         object.entry("time").or_insert_with(|| seconds(time));
-        if let (false, Some(message)) = (outcome.passed(), outcome.message()) {
+        if let (true, Some(message)) = (outcome.level() != Level::Pass, outcome.message()) {
             object.insert("message".to_owned(), message.into());
         }
         Value::Object(object)
@@ -279,6 +283,7 @@ mod tests {
                 .with("message", "theirs")
                 .with("a", json!({"b": [1, 2]})),
             Outcome::pass().with("message", "kept on a pass"),
+            Outcome::warn("disk 91% full").with("level", "theirs"),
         ];
         for outcome in outcomes {
             let time = Duration::from_micros(1_234);

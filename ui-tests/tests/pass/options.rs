@@ -57,6 +57,21 @@ fn trailing_comma() -> bool {
     true
 }
 
+#[readiness_probe(critical = false, failure_threshold = 3, success_threshold = 2)]
+fn levels() -> bool {
+    true
+}
+
+#[health_check(every = "10s", max_stale = "25s", timeout = "2s", default = false)]
+async fn background() -> bool {
+    true
+}
+
+#[liveliness_probe(every = "1m", critical = true)]
+fn background_sync() -> bool {
+    true
+}
+
 fn main() {
     let _ = (named(), timeout_ms(), timeout_fraction(), timeout_minute_no_cache());
     let _ = (cached(), not_default(), explicitly_default(), crate_path(), trailing_comma());
