@@ -58,6 +58,10 @@ const CHILD_STOP: Duration = Duration::from_secs(20);
 const CACHED: Duration = Duration::from_secs(3600);
 /// Checks in the "100 checks" shapes.
 const MANY: usize = 100;
+/// Checks in the shapes that compare background checks with cached ones (issue 14).
+pub(crate) const THOUSAND: usize = 1_000;
+/// The period of those background checks.
+pub(crate) const EVERY: Duration = Duration::from_secs(10);
 
 /// The plain handler's path.
 const PLAIN: &str = "/plain";
@@ -121,6 +125,21 @@ fn cached_async(
     builder
 }
 
+/// `n` trivial async checks run in the background every [`EVERY`], added by `add`.
+pub(crate) fn background_async(
+    mut builder: Heartbeat,
+    n: usize,
+    add: fn(Heartbeat, Check) -> Heartbeat,
+) -> Heartbeat {
+    for i in 0..n {
+        builder = add(
+            builder,
+            Check::new_async(format!("background-{i:04}"), || async { true }).every(EVERY),
+        );
+    }
+    builder
+}
+
 /// The child's router: [`PLAIN`] and one heartbeat router per shape measured.
 pub(crate) async fn router() -> BenchResult<Router> {
     let none = shape("/r0", bare())?;
@@ -136,6 +155,14 @@ pub(crate) async fn router() -> BenchResult<Router> {
         .merge(shape(
             "/h100",
             cached_async(bare(), MANY, Heartbeat::health_check),
+        )?)
+        .merge(shape(
+            "/c1000",
+            cached_async(bare(), THOUSAND, Heartbeat::readiness),
+        )?)
+        .merge(shape(
+            "/b1000",
+            background_async(bare(), THOUSAND, Heartbeat::readiness),
         )?)
         .merge(shape(
             "/ca",
@@ -343,6 +370,8 @@ struct Counts {
     health_none: f64,
     health_many: f64,
     health_many_alone: f64,
+    thousand_cached_alone: f64,
+    thousand_background_alone: f64,
     cold_async: f64,
     cold_sync: f64,
 }
@@ -362,6 +391,8 @@ async fn measure(callgrind: &mut Callgrind, addr: SocketAddr) -> BenchResult<Cou
         health_none: at("/r0/health/", together).await?,
         health_many: at("/h100/health/", together).await?,
         health_many_alone: at("/h100/health/", alone).await?,
+        thousand_cached_alone: at("/c1000/readiness", alone).await?,
+        thousand_background_alone: at("/b1000/readiness", alone).await?,
         cold_async: at("/ca/readiness", together).await?,
         cold_sync: at("/cs/readiness", together).await?,
         plain_again: at(PLAIN, together).await?,
@@ -473,6 +504,8 @@ fn rows(c: &Counts) -> Vec<Row> {
     let per_check_percent = per_check / p * 100.0;
     let shared_per_check = (c.health_many - c.health_none) / MANY as f64;
     let readiness_per_check = (c.many_cached_alone - c.no_checks) / MANY as f64;
+    let thousand_cached_per_check = (c.thousand_cached_alone - c.no_checks) / THOUSAND as f64;
+    let background_per_check = (c.thousand_background_alone - c.no_checks) / THOUSAND as f64;
     let spread = (c.plain_again / c.plain - 1.0) * 100.0;
     let (per_check_goal, per_check_met) = Goal::no_worse(BEFORE_PER_CHECK_PERCENT)
         .and_at_most(GOAL_PER_CHECK_PERCENT, "issue 13: under 2%")
@@ -568,6 +601,28 @@ fn rows(c: &Counts) -> Vec<Row> {
             instr(p),
             format!("{per_check_percent:.2}% of a plain request ({per_check_goal})"),
             per_check_met,
+        ),
+        Row::new(
+            format!(
+                "callgrind: readiness, {} background checks (every {} s) vs {} cached ones, requests {} ms apart: instr per check (heartbeat: background, its runs in the window included; plain column: cached)",
+                thousands(THOUSAND as u64),
+                EVERY.as_secs(),
+                thousands(THOUSAND as u64),
+                ALONE_GAP.as_millis()
+            ),
+            format!(
+                "{} instr/check",
+                thousands(background_per_check.round() as u64)
+            ),
+            format!(
+                "{} instr/check",
+                thousands(thousand_cached_per_check.round() as u64)
+            ),
+            format!(
+                "{:.2}× a cached check's (issue 14: no more)",
+                background_per_check / thousand_cached_per_check
+            ),
+            Met::from(background_per_check <= thousand_cached_per_check * (1.0 + NOISE)),
         ),
         row(
             "callgrind: readiness, one async check, cache 0 (every request runs it)",

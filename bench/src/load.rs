@@ -40,6 +40,8 @@ pub(crate) struct Load {
     pub(crate) errors: u64,
     /// The median latency as the generator printed it, when it did.
     pub(crate) p50: Option<String>,
+    /// The 99th percentile latency as the generator printed it, when it did.
+    pub(crate) p99: Option<String>,
 }
 
 impl Load {
@@ -148,6 +150,8 @@ fn parse_wrk(out: &str) -> Load {
             load.errors = errors.split(',').map(number).sum();
         } else if let Some(p50) = line.strip_prefix("50%") {
             load.p50 = Some(p50.trim().to_owned());
+        } else if let Some(p99) = line.strip_prefix("99%") {
+            load.p99 = Some(p99.trim().to_owned());
         }
     }
     load

@@ -18,15 +18,18 @@
 //!   (Debian: `apt-get install -y valgrind`); without it the section says "not measured".
 //!   See [`instructions`] for how the counts are taken.
 //! - `crowd`: readiness with 1,000 trivial sync checks under 2,000 connections: the share of
-//!   200 answers and the server's peak RSS (issue 13, defect 9).
+//!   200 answers and the server's peak RSS (issue 13, defect 9), next to a plain handler's.
+//! - `background`: readiness with 1,000 background checks and with 1,000 cached ones under
+//!   the same load: latency (issue 14).
 //!
 //! The loaded figures use `wrk` (`apt-get install -y wrk`); without it they fall back to a
 //! built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only, and every loop is
 //! bounded in time and count.
 //!
-//! `heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|instructions PORT` is the child server of the
+//! `heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|background|cached-1000|instructions PORT` is the child server of the
 //! memory, crowd and instruction figures: the bench starts it itself.
 
+mod background;
 mod child;
 mod crowd;
 mod instructions;
@@ -118,7 +121,7 @@ fn runtime() -> BenchResult<tokio::runtime::Runtime> {
 }
 
 /// The sections, in the order a full run measures them.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "overhead",
     "scale",
     "concurrency",
@@ -127,12 +130,13 @@ const SECTIONS: [&str; 8] = [
     "memory",
     "instructions",
     "crowd",
+    "background",
 ];
 
 const USAGE: &str =
     "usage: heartbeat-bench [SECTION…]     run these sections (default: all) and print the table
-         sections: overhead scale concurrency wire storm memory instructions crowd
-       heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|instructions PORT
+         sections: overhead scale concurrency wire storm memory instructions crowd background
+       heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|background|cached-1000|instructions PORT
                                      serve on 127.0.0.1:PORT (0: any) until stdin closes";
 
 fn main() -> ExitCode {
@@ -239,6 +243,15 @@ fn bench(selected: &[&str]) -> BenchResult<()> {
         }
         if wants("crowd") {
             section(rows_, "7. crowd", started, crowd::crowd(loader)).await;
+        }
+        if wants("background") {
+            section(
+                rows_,
+                "8. background",
+                started,
+                background::background(loader),
+            )
+            .await;
         }
         rows
     });

@@ -175,9 +175,10 @@ pub(crate) fn crowd_heartbeat() -> Router {
 }
 
 /// What `heartbeat-bench serve KIND PORT` serves.
-const KINDS: &str = "`plain`, `heartbeat`, `crowd`, `plain-crowd` or `instructions`";
+const KINDS: &str =
+    "`plain`, `heartbeat`, `crowd`, `plain-crowd`, `background`, `cached-1000` or `instructions`";
 
-/// `heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|instructions PORT`: serves on 127.0.0.1:PORT
+/// `heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|background|cached-1000|instructions PORT`: serves on 127.0.0.1:PORT
 /// (0: any free port), prints `listening ADDR`, and stops when stdin closes or after its
 /// lifetime (two minutes; `instructions`, which runs under callgrind, twenty).
 pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
@@ -185,7 +186,9 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
         .parse()
         .map_err(|_| format!("PORT must be a number from 0 to 65535, not {port:?}"))?;
     let (runtime, lifetime) = match kind {
-        "plain" | "heartbeat" | "crowd" | "plain-crowd" => (crate::runtime()?, CHILD_LIFETIME),
+        "plain" | "heartbeat" | "crowd" | "plain-crowd" | "background" | "cached-1000" => {
+            (crate::runtime()?, CHILD_LIFETIME)
+        }
         "instructions" => (
             crate::instructions::runtime()?,
             crate::instructions::CHILD_LIFETIME,
@@ -198,6 +201,11 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
             "plain" => plain_copy(&child_heartbeat()).await?,
             "crowd" => crowd_heartbeat(),
             "plain-crowd" => plain_copy(&crowd_heartbeat()).await?,
+            "background" => {
+                use crate::instructions::{THOUSAND, background_async};
+                background_async(bare(), THOUSAND, Heartbeat::readiness).into_router()
+            }
+            "cached-1000" => trivial_async(bare(), crate::instructions::THOUSAND).into_router(),
             _ => crate::instructions::router().await?,
         };
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;

@@ -45,9 +45,9 @@
 //!
 //! | attribute | options |
 //! |---|---|
-//! | [`readiness_probe`], [`liveliness_probe`] | `name = "…"`, `timeout = "…"`, `cache = "…"`, `crate = path` |
+//! | [`readiness_probe`], [`liveliness_probe`] | `name = "…"`, `timeout = "…"`, `cache = "…"`, `critical = bool`, `failure_threshold = N`, `success_threshold = N`, `every = "…"`, `max_stale = "…"`, `crate = path` |
 //! | [`environ_probe`] | `timeout = "…"`, `crate = path` |
-//! | [`health_check`] | `name = "…"`, `default = bool`, `timeout = "…"`, `cache = "…"`, `crate = path` |
+//! | [`health_check`] | those of readiness, and `default = bool` |
 //!
 //! A check is a free `fn` or `async fn` without parameters; it stays in your code unchanged and
 //! callable. Its return type implements [`IntoOutcome`] (an environ probe's, [`IntoEnviron`]).
@@ -66,6 +66,28 @@
 //! queries. Sync checks run on heartbeat's own threads (at most 16, detached), so a hung one
 //! holds one thread and never keeps the process from exiting. The README's "How checks run"
 //! says the rest.
+//!
+//! # Levels and background checks
+//!
+//! A check's state is at a [`Level`]: pass, warn (200: [`Outcome::warn`], a failure of a check
+//! with `critical = false`, or one under its `failure_threshold`), fail, or unknown (a
+//! background check before its first run). `every = "10s"` runs a check in the background,
+//! 10 s after each run ends; requests only read its state, and a last run older than
+//! `max_stale` (default 3 × `every`) fails it as stale.
+//!
+//! ```standalone_crate
+//! use heartbeat::{Level, Outcome};
+//!
+//! #[heartbeat::readiness_probe(failure_threshold = 3, every = "10s")]
+//! async fn queue() -> Outcome {
+//!     Outcome::warn("queue 80% full")
+//! }
+//!
+//! let info = heartbeat::registered().into_iter().find(|c| c.name() == "queue").unwrap();
+//! assert_eq!(info.failure_threshold(), 3);
+//! assert_eq!(info.max_stale(), Some(std::time::Duration::from_secs(30)));
+//! assert_eq!(Level::Warn.as_str(), "warn");
+//! ```
 //!
 //! # Cargo features
 //!
@@ -131,7 +153,9 @@ pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
 /// Registers a check of `/.well-known/heartbeat/readiness`: is this instance ready for traffic?
 ///
 /// Options: `name = "…"` (default: the function's name), `timeout = "2s"`, `cache = "500ms"`,
-/// `crate = path`. The function is a free `fn` or `async fn` without parameters whose return
+/// `critical = false`, `failure_threshold = 3`, `success_threshold = 2`, `every = "10s"`,
+/// `max_stale = "30s"`, `crate = path` (the README's "Levels" and "Background checks" say what
+/// each does). The function is a free `fn` or `async fn` without parameters whose return
 /// type implements [`IntoOutcome`]; it stays callable as written.
 ///
 /// ```standalone_crate
