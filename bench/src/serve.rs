@@ -189,7 +189,7 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
         "plain" | "heartbeat" | "crowd" | "plain-crowd" | "background" | "cached-1000" => {
             (crate::runtime()?, CHILD_LIFETIME)
         }
-        "instructions" => (
+        "instructions" | "instructions-background" => (
             crate::instructions::runtime()?,
             crate::instructions::CHILD_LIFETIME,
         ),
@@ -206,6 +206,7 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
                 background_async(bare(), THOUSAND, Heartbeat::readiness).into_router()
             }
             "cached-1000" => trivial_async(bare(), crate::instructions::THOUSAND).into_router(),
+            "instructions-background" => crate::instructions::background_router()?,
             _ => crate::instructions::router().await?,
         };
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;

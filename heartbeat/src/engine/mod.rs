@@ -30,10 +30,10 @@ use smallvec::SmallVec;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use self::state::{Phase, Running, Slot};
+use self::state::{Phase, Recording, Running, Slot};
 use crate::builder::Check;
 use crate::outcome::Outcome;
-use crate::registry::{CheckInfo, Levels, Runner};
+use crate::registry::{CheckInfo, Runner};
 
 pub(crate) use self::background::Background;
 pub(crate) use self::run::deadline;
@@ -52,8 +52,7 @@ pub(crate) struct Monitor {
     pub(crate) info: CheckInfo,
     runner: Runner,
     pub(crate) timeout: Duration,
-    pub(crate) cache: Duration,
-    levels: Levels,
+    recording: Recording,
     /// For a background check (`every`): when it runs, and what requests read instead.
     schedule: Option<Schedule>,
     slot: watch::Sender<Slot>,
@@ -62,11 +61,9 @@ pub(crate) struct Monitor {
     blocked: AtomicBool,
 }
 
-/// When a background check runs, and how old its last run may be.
+/// When a background check runs, and what requests read before its first run ends.
 pub(crate) struct Schedule {
     pub(crate) every: Duration,
-    max_stale: Duration,
-    /// What requests read before the first run ends.
     unknown: Arc<State>,
 }
 
@@ -84,7 +81,6 @@ impl Monitor {
         let levels = info.levels;
         let schedule = info.every.map(|every| Schedule {
             every,
-            max_stale: info.max_stale().unwrap_or(every),
             unknown: Arc::new(State::unknown(levels)),
         });
         let (timeout, cache) = match &schedule {
@@ -101,8 +97,11 @@ impl Monitor {
         };
         Monitor {
             timeout,
-            cache,
-            levels,
+            recording: Recording {
+                cache,
+                levels,
+                max_stale: info.max_stale(),
+            },
             schedule,
             info,
             runner,
@@ -134,17 +133,22 @@ impl Monitor {
         let Some(current) = current else {
             return Arc::clone(&schedule.unknown);
         };
-        let ended = current.started + current.duration;
-        let ago = now.saturating_duration_since(ended);
-        if ago <= schedule.max_stale {
-            return Arc::clone(current);
+        match current.stale_after {
+            Some(stale_after) if now > stale_after => Arc::new(self.stale(current, now)),
+            _ => Arc::clone(current),
         }
+    }
+
+    /// `current`, failed as stale: its run ended longer than `max_stale` before `now`.
+    #[cold]
+    fn stale(&self, current: &State, now: Instant) -> State {
+        let ended = current.started + current.duration;
         let message = format!(
             "stale: last run {} s ago, more than its max_stale of {:?} (is the runtime that runs background checks stopped or overloaded?)",
-            ago.as_secs(),
-            schedule.max_stale
+            now.saturating_duration_since(ended).as_secs(),
+            self.recording.max_stale.unwrap_or_default()
         );
-        Arc::new(current.stale(message, self.levels))
+        current.stale(message, self.recording.levels)
     }
 
     /// The state for a request made at `now`: fresh, from the run in flight, or from a run
@@ -258,11 +262,9 @@ impl Monitor {
             recorded = slot.record(
                 id,
                 Outcome::fail(message),
-                since,
-                self.timeout,
-                self.cache,
+                (since, self.timeout),
                 false,
-                self.levels,
+                self.recording,
             );
             answer = recorded.as_ref().map(|(state, _)| Arc::clone(state));
             recorded.is_some()
@@ -296,6 +298,7 @@ impl Monitor {
             run: 0,
             started: now,
             fresh_until: None,
+            stale_after: None,
             duration: Duration::ZERO,
             failures: 1,
             successes: 0,

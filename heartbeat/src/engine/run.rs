@@ -142,15 +142,7 @@ impl Monitor {
                     "the run ended without a result: its task was dropped (did the runtime that ran it shut down?)",
                 ),
             };
-            recorded = slot.record(
-                id,
-                outcome,
-                started,
-                duration,
-                self.cache,
-                lost,
-                self.levels,
-            );
+            recorded = slot.record(id, outcome, (started, duration), lost, self.recording);
         });
         if let Some(what) = late {
             self.log.late(span, duration, self.timeout, &what);

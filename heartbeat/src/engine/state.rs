@@ -27,6 +27,9 @@ pub(crate) struct State {
     /// Until when the state may be reused: its start plus the check's cache time (`None`:
     /// for ever).
     pub(crate) fresh_until: Option<Instant>,
+    /// For a background check: when this state goes stale, its run's end plus `max_stale`
+    /// (computed once here, so a request only compares two instants).
+    pub(crate) stale_after: Option<Instant>,
     /// How long the run took (for a run that timed out: the timeout).
     pub(crate) duration: Duration,
     /// Consecutive failed runs up to this one (0 when it passed or warned).
@@ -57,6 +60,7 @@ impl State {
             run: 0,
             started: Instant::now(),
             fresh_until: None,
+            stale_after: None,
             duration: Duration::ZERO,
             failures: 0,
             successes: 0,
@@ -79,6 +83,7 @@ impl State {
             run: self.run,
             started: self.started,
             fresh_until: self.fresh_until,
+            stale_after: None,
             duration: self.duration,
             failures: self.failures,
             successes: self.successes,
@@ -200,21 +205,34 @@ pub(crate) fn shown(
     (outcome, failing)
 }
 
+/// A check's settings that recording a run reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recording {
+    /// How long a state may be reused, from its run's start.
+    pub(crate) cache: Duration,
+    pub(crate) levels: Levels,
+    /// For a background check: how long after its run's end a state goes stale.
+    pub(crate) max_stale: Option<Duration>,
+}
+
 impl Slot {
     /// Records the result of run `run`, unless a newer run already recorded one, and says how
     /// the check's level changed. `None` when nothing was recorded.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn record(
         &mut self,
         run: u64,
         outcome: Outcome,
-        started: Instant,
-        duration: Duration,
-        cache: Duration,
+        (started, duration): (Instant, Duration),
         lost: bool,
-        levels: Levels,
+        recording: Recording,
     ) -> Option<(Arc<State>, Change)> {
+        let Recording {
+            cache,
+            levels,
+            max_stale,
+        } = recording;
         let fresh_until = started.checked_add(cache);
+        let stale_after = max_stale.and_then(|stale| started.checked_add(duration + stale));
         let previous = self.current.as_deref();
         if previous.is_some_and(|p| p.run > run) {
             return None;
@@ -229,6 +247,7 @@ impl Slot {
                 run,
                 started,
                 fresh_until,
+                stale_after,
                 duration,
                 failures: p.failures,
                 successes: 0,
@@ -265,6 +284,7 @@ impl Slot {
             run,
             started,
             fresh_until,
+            stale_after,
             duration,
             lost,
         });
