@@ -375,3 +375,34 @@ async fn a_shared_answer_never_hides_a_new_state() {
     assert_eq!(second.json()["checks"]["flips"]["status"], false);
     assert_eq!(third.status, 200);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_large_endpoint_never_answers_from_states_that_changed() {
+    // 20 checks: reads with every state fresh are kept and given again while they hold.
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut builder = bare().default_cache(Duration::from_secs(1));
+    for i in 0..19 {
+        builder = builder.readiness(Check::new_async(format!("c{i:02}"), || async { true }));
+    }
+    let flag = Arc::clone(&failing);
+    builder = builder.readiness(Check::new_async("flips", move || {
+        let failing = flag.load(Ordering::SeqCst);
+        async move { !failing }
+    }));
+    let app: axum::Router = builder.into_router();
+    for _ in 0..3 {
+        assert_eq!(get(&app, READINESS).await.status, 200);
+    }
+    failing.store(true, Ordering::SeqCst);
+    // Still within the cache time: the kept read holds.
+    assert_eq!(get(&app, READINESS).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1_001)).await;
+    let answer = get(&app, READINESS).await;
+    assert_eq!(answer.status, 500, "{}", answer.text());
+    assert_eq!(answer.json()["checks"]["flips"]["status"], false);
+    // Every check ran again, the failing one too; the next request reads the new states.
+    assert_eq!(get(&app, READINESS).await.status, 500);
+    failing.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1_001)).await;
+    assert_eq!(get(&app, READINESS).await.status, 200);
+}
