@@ -26,8 +26,8 @@
 //! built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only, and every loop is
 //! bounded in time and count.
 //!
-//! `heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|background|cached-1000|instructions PORT` is the child server of the
-//! memory, crowd and instruction figures: the bench starts it itself.
+//! `heartbeat-bench serve KIND PORT` is the child server of the memory, instructions, crowd and
+//! background figures (the kinds are listed in `serve.rs`): the bench starts it itself.
 
 mod background;
 mod child;
@@ -136,8 +136,9 @@ const SECTIONS: [&str; 9] = [
 const USAGE: &str =
     "usage: heartbeat-bench [SECTION…]     run these sections (default: all) and print the table
          sections: overhead scale concurrency wire storm memory instructions crowd background
-       heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|background|cached-1000|instructions PORT
-                                     serve on 127.0.0.1:PORT (0: any) until stdin closes";
+       heartbeat-bench serve KIND PORT
+                                     serve a section's child server on 127.0.0.1:PORT (0: any)
+                                     until stdin closes (the bench starts it itself)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -175,10 +175,9 @@ pub(crate) fn crowd_heartbeat() -> Router {
 }
 
 /// What `heartbeat-bench serve KIND PORT` serves.
-const KINDS: &str =
-    "`plain`, `heartbeat`, `crowd`, `plain-crowd`, `background`, `cached-1000` or `instructions`";
+const KINDS: &str = "`plain`, `heartbeat`, `crowd`, `plain-crowd`, `background`, `background-idle`, `cached-1000`, `instructions` or `instructions-background`";
 
-/// `heartbeat-bench serve plain|heartbeat|crowd|plain-crowd|background|cached-1000|instructions PORT`: serves on 127.0.0.1:PORT
+/// `heartbeat-bench serve KIND PORT`: serves on 127.0.0.1:PORT
 /// (0: any free port), prints `listening ADDR`, and stops when stdin closes or after its
 /// lifetime (two minutes; `instructions`, which runs under callgrind, twenty).
 pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
@@ -186,9 +185,8 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
         .parse()
         .map_err(|_| format!("PORT must be a number from 0 to 65535, not {port:?}"))?;
     let (runtime, lifetime) = match kind {
-        "plain" | "heartbeat" | "crowd" | "plain-crowd" | "background" | "cached-1000" => {
-            (crate::runtime()?, CHILD_LIFETIME)
-        }
+        "plain" | "heartbeat" | "crowd" | "plain-crowd" | "background" | "background-idle"
+        | "cached-1000" => (crate::runtime()?, CHILD_LIFETIME),
         "instructions" | "instructions-background" => (
             crate::instructions::runtime()?,
             crate::instructions::CHILD_LIFETIME,
@@ -202,8 +200,14 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
             "crowd" => crowd_heartbeat(),
             "plain-crowd" => plain_copy(&crowd_heartbeat()).await?,
             "background" => {
+                use crate::instructions::{EVERY, THOUSAND, background_async};
+                background_async(bare(), THOUSAND, EVERY, Heartbeat::readiness).into_router()
+            }
+            "background-idle" => {
                 use crate::instructions::{THOUSAND, background_async};
-                background_async(bare(), THOUSAND, Heartbeat::readiness).into_router()
+                // A period longer than the child lives: only the first runs, before the load.
+                let every = Duration::from_secs(3_600);
+                background_async(bare(), THOUSAND, every, Heartbeat::readiness).into_router()
             }
             "cached-1000" => trivial_async(bare(), crate::instructions::THOUSAND).into_router(),
             "instructions-background" => crate::instructions::background_router()?,
