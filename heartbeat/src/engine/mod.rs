@@ -344,15 +344,18 @@ const EVALUATIONS: usize = 64;
 /// From this many checks on, a read with every state fresh is kept ([`Checks::last`]).
 const KEPT_FROM: usize = 16;
 
+/// A selection of checks by index, as a key (`None`: every check).
+type Selection = Option<Box<[usize]>>;
+
 /// The checks of one endpoint, sorted by name, and the evaluations in flight.
 pub(crate) struct Checks {
     monitors: Arc<[Arc<Monitor>]>,
     /// By selection (`None`: every check).
-    evaluations: Mutex<HashMap<Option<Box<[usize]>>, Evaluation>>,
+    evaluations: Mutex<HashMap<Selection, Evaluation>>,
     /// The last read of a large selection that found every state fresh, with its selection:
     /// given again while every check still has that same state, so that a storm of requests
     /// to 1,000 checks neither allocates nor copies 1,000 pointers per request.
-    last: Mutex<Option<(Option<Box<[usize]>>, Arc<Evaluated>)>>,
+    last: Mutex<Option<(Selection, Arc<Evaluated>)>>,
 }
 
 /// The states of the checks a request asked for, in the order asked.
