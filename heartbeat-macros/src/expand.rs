@@ -11,6 +11,7 @@ use syn::{GenericArgument, LitStr, PathArguments, Type};
 use crate::args::{self, Errors, Kind, Options};
 use crate::item::{self, CheckFn};
 use crate::lockfile::{self, Reading};
+use crate::target;
 
 /// The whole expansion. The user's item is always emitted unchanged, also next to errors, so
 /// that rustc reports only what is wrong with the attribute (tokio-macros, thiserror).
@@ -237,12 +238,18 @@ pub(crate) fn build_info(input: TokenStream) -> TokenStream {
             return syn::Error::new(Span::call_site(), error).to_compile_error();
         }
     };
+    let warning = if target::library_without_binary() {
+        in_a_library(&name)
+    } else {
+        quote!()
+    };
     quote! {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_attributes, unused_qualifications, clippy::absolute_paths)]
         const _: () = {
             #import
             #track
+            #warning
             __heartbeat::__private::build_info! {
                 __heartbeat::__private::BuildInfo::new(
                     #name,
@@ -252,6 +259,22 @@ pub(crate) fn build_info(input: TokenStream) -> TokenStream {
                 )
             }
         };
+    }
+}
+
+/// A warning at the call of `build_info!()` in a library: a stable macro cannot emit one
+/// itself, so the expansion declares a `#[deprecated]` constant whose note is the advice, and
+/// uses it. Not in the library's own unit tests (`cfg(test)`): that binary is the library's.
+fn in_a_library(package: &str) -> TokenStream {
+    let note = format!(
+        "`heartbeat::build_info!()` is in a library crate: it would report `{package}` as the \
+         application of every binary that links it; move it to the binary crate's main.rs"
+    );
+    quote! {
+        #[deprecated(note = #note)]
+        const build_info_in_a_library: () = ();
+        #[cfg(not(test))]
+        const _: () = build_info_in_a_library;
     }
 }
 
