@@ -262,6 +262,13 @@ where
     Heartbeat::new().into_router()
 }
 
+// The crate's README, its page on crates.io, is compiled (and its example, a server, not run) as
+// a doctest of the crate. The workspace's README is not in this package: its examples are
+// doctests of `heartbeat-tests` (tests/src/lib.rs).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// What generated code calls. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
