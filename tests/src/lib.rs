@@ -259,8 +259,9 @@ impl std::io::Write for Captured {
 // feature `builtin`, which `cargo test --workspace` (the README's command, and `.ci/run`'s)
 // builds; without it (CI's MSRV run) they are left out rather than failing on a missing crate.
 // They are not heartbeat's doctests because the README is outside heartbeat's package and its
-// examples need features heartbeat does not enable by default. Each example that declares
-// checks and runs is `standalone_crate`: registration is global to a binary.
+// examples need features heartbeat does not enable by default. Each example that builds a
+// router is `standalone_crate`: merged doctests share one binary, and registration is global to
+// a binary. An indented block is a doctest too: fence a formula as ```text.
 #[cfg(all(doctest, feature = "builtin"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
