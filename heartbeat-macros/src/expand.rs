@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -11,6 +11,7 @@ use syn::{GenericArgument, LitStr, PathArguments, Type};
 use crate::args::{self, Errors, Kind, Options};
 use crate::item::{self, CheckFn};
 use crate::lockfile::{self, Reading};
+use crate::target;
 
 /// The whole expansion. The user's item is always emitted unchanged, also next to errors, so
 /// that rustc reports only what is wrong with the attribute (tokio-macros, thiserror).
@@ -40,6 +41,12 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
         .name
         // `fn r#type()` is named "type", as serde names a raw field.
         .unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
+    // The registration's one use of the function, by its bare name, spanned to the attribute:
+    // on an associated fn of an `impl` (which the attribute cannot tell from a free fn), the
+    // name does not resolve there, and that error points at the attribute.
+    let mut callee = ident.clone();
+    callee.set_span(Span::call_site());
+    let holder = holder(kind, ident, &name);
     let variant = format_ident!("{}", kind.variant());
     // Each option given becomes a call on the registration, by name.
     let mut given = Vec::new();
@@ -87,9 +94,12 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
         Some(asyncness) => {
             // A future that is not `Send` is reported on the user's `async`, as the future
             // returned by their function.
-            let future = quote_spanned!(asyncness.span=> __heartbeat::__private::send(#ident()));
+            // (`async fn name` underlined: the local is spanned to the function's name.)
+            let local = Ident::new("__heartbeat_fn", ident.span());
+            let future = quote_spanned!(asyncness.span=> __heartbeat::__private::send(#local()));
             quote! {
                 fn __heartbeat_check() -> __heartbeat::__private::BoxFuture {
+                    let #local = || #callee();
                     let future = #future;
                     ::std::boxed::Box::pin(async move { #convert(future.await) })
                 }
@@ -98,7 +108,7 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
         }
         None => quote! {
             fn __heartbeat_check() -> __heartbeat::__private::Outcome {
-                #convert(#ident())
+                #convert(#callee())
             }
             __heartbeat::__private::Func::Sync(__heartbeat_check)
         },
@@ -110,13 +120,14 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
         // `deprecated`: registering a `#[deprecated]` check is no use of it.
         #[allow(
             deprecated,
+            dead_code,
             non_upper_case_globals,
             unused_attributes,
             unused_qualifications,
             clippy::absolute_paths,
             clippy::items_after_statements,
         )]
-        const _: () = {
+        const #holder: () = {
             #import
             __heartbeat::__private::register! {
                 __heartbeat::__private::Registration::new(
@@ -129,6 +140,25 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
             }
         };
     }
+}
+
+/// The name of the constant that holds a registration: `const _` is refused inside an `impl`
+/// ("`const` items in this context need a name"), so that an attribute on an associated fn
+/// gets one error, the unresolved function, not two. The kind, the function and a hash of the
+/// check's name keep it unique where several attributes stack on one function.
+fn holder(kind: Kind, ident: &Ident, name: &LitStr) -> Ident {
+    // FNV-1a: stable across compilers and runs, unlike `std`'s hasher.
+    let hash = name
+        .value()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let kind = kind.variant().to_ascii_lowercase();
+    Ident::new(
+        &format!("__heartbeat_{kind}_{}_{hash:016x}", ident.unraw()),
+        Span::call_site(),
+    )
 }
 
 /// The return type with every `impl Trait` in it replaced by `_`: the conversion's turbofish
@@ -205,8 +235,13 @@ pub(crate) fn build_info(input: TokenStream) -> TokenStream {
         }
         Ok(Found::Nothing(why)) => (quote!(::core::result::Result::Err(#why)), quote!()),
         Err(error) => {
-            return syn::Error::new(proc_macro2::Span::call_site(), error).to_compile_error();
+            return syn::Error::new(Span::call_site(), error).to_compile_error();
         }
+    };
+    let warning = if target::library_without_binary() {
+        in_a_library(&name)
+    } else {
+        quote!()
     };
     quote! {
         #[doc(hidden)]
@@ -214,6 +249,7 @@ pub(crate) fn build_info(input: TokenStream) -> TokenStream {
         const _: () = {
             #import
             #track
+            #warning
             __heartbeat::__private::build_info! {
                 __heartbeat::__private::BuildInfo::new(
                     #name,
@@ -223,6 +259,22 @@ pub(crate) fn build_info(input: TokenStream) -> TokenStream {
                 )
             }
         };
+    }
+}
+
+/// A warning at the call of `build_info!()` in a library: a stable macro cannot emit one
+/// itself, so the expansion declares a `#[deprecated]` constant whose note is the advice, and
+/// uses it. Not in the library's own unit tests (`cfg(test)`): that binary is the library's.
+fn in_a_library(package: &str) -> TokenStream {
+    let note = format!(
+        "`heartbeat::build_info!()` is in a library crate: it would report `{package}` as the \
+         application of every binary that links it; move it to the binary crate's main.rs"
+    );
+    quote! {
+        #[deprecated(note = #note)]
+        const build_info_in_a_library: () = ();
+        #[cfg(not(test))]
+        const _: () = build_info_in_a_library;
     }
 }
 

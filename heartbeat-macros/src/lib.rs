@@ -10,6 +10,7 @@ mod args;
 mod expand;
 mod item;
 mod lockfile;
+mod target;
 
 use args::Kind;
 

@@ -234,6 +234,12 @@ pub use heartbeat_macros::health_check;
 /// `libraries_note`; a lockfile that cargo could not have written is a compile error. Takes
 /// `crate = path` like the attributes. Written in two crates of one binary, the router refuses
 /// to build.
+///
+/// Written in a library crate whose package has no binary target, it would report that
+/// library as the application of every binary that links it: it warns at compile time, on the
+/// call (a `deprecated` warning that says so). Not in the library's own unit tests, integration
+/// tests, benches or doctests. When a library is the application on purpose (a `cdylib`), put
+/// the call in a module under `#[allow(deprecated)]`.
 #[doc(inline)]
 pub use heartbeat_macros::build_info;
 pub use outcome::{IntoEnviron, IntoOutcome, Level, Outcome};
@@ -255,6 +261,13 @@ where
 {
     Heartbeat::new().into_router()
 }
+
+// The crate's README, its page on crates.io, is compiled (and its example, a server, not run) as
+// a doctest of the crate. The workspace's README is not in this package: its examples are
+// doctests of `heartbeat-tests` (tests/src/lib.rs).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// What generated code calls. Not public API: it changes without notice.
 #[doc(hidden)]

@@ -15,7 +15,15 @@ async fn database() -> Result<(), String> {
     Ok(())
 }
 
+// The same attribute twice, under two names: two readiness checks of one function.
+#[readiness_probe(name = "primary")]
+#[readiness_probe(name = "replica")]
+fn replicas() -> bool {
+    true
+}
+
 fn main() {
     assert!(event_loop());
+    assert!(replicas());
     drop(database());
 }
