@@ -34,32 +34,12 @@ impl Kind {
         }
     }
 
-    fn allowed(self) -> &'static [&'static str] {
-        match self {
-            Kind::Readiness | Kind::Liveliness => &[
-                "name",
-                "timeout",
-                "cache",
-                "critical",
-                "failure_threshold",
-                "success_threshold",
-                "every",
-                "max_stale",
-                "crate",
-            ],
-            Kind::Environ => &["timeout", "crate"],
-            Kind::Health => &[
-                "name",
-                "default",
-                "timeout",
-                "cache",
-                "critical",
-                "failure_threshold",
-                "success_threshold",
-                "every",
-                "max_stale",
-                "crate",
-            ],
+    /// Whether the attribute takes option `key`.
+    fn allows(self, key: &str) -> bool {
+        match key {
+            "timeout" | "crate" => true,
+            "default" => self == Kind::Health,
+            _ => self != Kind::Environ && ALL.contains(&key),
         }
     }
 }
@@ -67,7 +47,7 @@ impl Kind {
 /// A duration given as a literal, kept in nanoseconds.
 pub(crate) type Nanos = u64;
 
-/// Every option any attribute takes.
+/// Every option any attribute takes, in the order messages list them.
 const ALL: &[&str] = &[
     "name",
     "default",
@@ -219,7 +199,7 @@ fn option(kind: Kind, options: &mut Options, meta: ParseNestedMeta<'_>, errors: 
             return;
         }
     };
-    if !kind.allowed().contains(&key.as_str()) {
+    if !kind.allows(&key) {
         let message = if ALL.contains(&key.as_str()) {
             let owner = if key == "default" {
                 "only #[health_check] has it"
@@ -338,7 +318,11 @@ fn threshold(value: &Expr, key: &str, errors: &mut Errors) -> Option<u32> {
 }
 
 fn expected(kind: Kind) -> String {
-    let names: Vec<String> = kind.allowed().iter().map(|k| format!("`{k}`")).collect();
+    let names: Vec<String> = ALL
+        .iter()
+        .filter(|k| kind.allows(k))
+        .map(|k| format!("`{k}`"))
+        .collect();
     names.join(", ")
 }
 
