@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 
 use crate::engine::{self, Monitor};
 use crate::lifecycle::Lifecycle;
-use crate::outcome::IntoOutcome;
+use crate::outcome::{IntoOutcome, Outcome};
+use crate::provided::{self, Bind, Values};
 use crate::registry::{self, BoxFuture, CheckInfo, Kind, Runner, Site};
 use crate::routes::{self, Endpoints, Paths};
 
@@ -43,6 +44,8 @@ pub struct Heartbeat {
     protect_environ: bool,
     required: Vec<String>,
     lifecycle: Lifecycle,
+    /// What `.provide(…)` and `.with_state(…)` gave, for checks' `Provided` parameters.
+    pub(crate) values: Values,
 }
 
 enum Secret {
@@ -73,6 +76,7 @@ impl fmt::Debug for Heartbeat {
             .field("default_cache", &self.default_cache)
             .field("paths", &self.paths)
             .field("failure_status", &self.failure_status)
+            .field("provided", &self.values)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +95,7 @@ impl Heartbeat {
             protect_environ: false,
             required: Vec::new(),
             lifecycle: Lifecycle::global(),
+            values: Values::default(),
         }
     }
 
@@ -258,6 +263,7 @@ impl Heartbeat {
 
     /// Applies every rule, collecting all problems, then builds what the router serves.
     fn validate(self) -> Result<(Endpoints, Paths), ConfigError> {
+        let values = self.values;
         let mut checks = self.registered;
         checks.extend(self.added);
         checks.sort_by(|a, b| a.info.name.cmp(&b.info.name));
@@ -275,6 +281,7 @@ impl Heartbeat {
         problems.extend(self.paths.problems());
         problems.extend(crate::environ::problems());
         problems.extend(checks.iter().filter_map(|c| c.problem()));
+        problems.extend(checks.iter_mut().flat_map(|c| c.bind(&values)));
         problems.extend(duplicates(&checks));
         problems.extend(missing(&self.required, &checks));
         let secret = secret(self.secret, &checks, &mut problems);
@@ -435,6 +442,8 @@ pub(crate) fn name_problem(name: &str) -> Option<&'static str> {
 pub struct Check {
     info: CheckInfo,
     runner: Runner,
+    /// An annotated function with `Provided` parameters, until the router binds them.
+    bind: Option<Bind>,
 }
 
 impl fmt::Debug for Check {
@@ -487,12 +496,45 @@ impl Check {
             cache: None,
             site: Site::caller(),
         };
-        Check { info, runner }
+        Check {
+            info,
+            runner,
+            bind: None,
+        }
     }
 
     /// A check recorded by an attribute.
     pub(crate) fn from_parts(info: CheckInfo, runner: Runner) -> Self {
-        Check { info, runner }
+        Check {
+            info,
+            runner,
+            bind: None,
+        }
+    }
+
+    /// A check recorded by an attribute whose function takes `Provided` parameters: its runner
+    /// is made when the router is built, from the builder's values ([`Check::bind`]).
+    pub(crate) fn from_binding(info: CheckInfo, bind: Bind) -> Self {
+        let unbound = || Outcome::fail("heartbeat: the check's parameters were never bound");
+        Check {
+            info,
+            runner: Runner::Sync(Arc::new(unbound)),
+            bind: Some(bind),
+        }
+    }
+
+    /// Gives a check with `Provided` parameters its values; the problems when some are missing.
+    fn bind(&mut self, values: &Values) -> Vec<String> {
+        let Some(bind) = self.bind.take() else {
+            return Vec::new();
+        };
+        match provided::bind(bind, &self.info, values) {
+            Ok(runner) => {
+                self.runner = runner;
+                Vec::new()
+            }
+            Err(problems) => problems,
+        }
     }
 
     pub(crate) fn into_parts(self) -> (CheckInfo, Runner) {

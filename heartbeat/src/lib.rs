@@ -123,6 +123,7 @@ mod engine;
 mod environ;
 pub mod lifecycle;
 mod outcome;
+mod provided;
 mod registry;
 mod routes;
 
@@ -212,6 +213,7 @@ pub use heartbeat_macros::health_check;
 #[doc(inline)]
 pub use heartbeat_macros::build_info;
 pub use outcome::{IntoEnviron, IntoOutcome, Outcome};
+pub use provided::{Provide, Provided};
 pub use registry::{BoxFuture, CheckInfo, Kind, REGISTRATION_BACKEND, Site, registered};
 
 /// Every endpoint, every registered check, configuration from the environment.
@@ -237,6 +239,11 @@ pub mod __private {
     pub use crate::__heartbeat_register as register;
     pub use crate::outcome::Outcome;
     pub use crate::registry::{BoxFuture, Func, Kind, Registration, Site};
+
+    /// What a check with `Provided` parameters is bound with, and what the derive of
+    /// `heartbeat::Provide` calls.
+    pub use crate::provided::{Bind, Binder, Bound, Parameter};
+    pub use axum::extract::FromRef;
     #[cfg(not(feature = "linkme"))]
     pub use inventory;
     use std::future::Future;

@@ -152,6 +152,9 @@ pub enum Func {
     Sync(fn() -> Outcome),
     /// An async function: its future is polled on the runtime.
     Async(fn() -> BoxFuture),
+    /// A function with `Provided` parameters (sync or async): bound to the builder's values
+    /// when the router is built.
+    Provided(crate::provided::Bind),
 }
 
 /// How any check is called, annotated or registered at run time.
@@ -159,15 +162,6 @@ pub enum Func {
 pub(crate) enum Runner {
     Sync(Arc<dyn Fn() -> Outcome + Send + Sync>),
     Async(Arc<dyn Fn() -> BoxFuture + Send + Sync>),
-}
-
-impl From<Func> for Runner {
-    fn from(func: Func) -> Self {
-        match func {
-            Func::Sync(f) => Runner::Sync(Arc::new(f)),
-            Func::Async(f) => Runner::Async(Arc::new(f)),
-        }
-    }
 }
 
 /// One annotated function, as the attribute recorded it: built in a `static` by generated code,
@@ -231,7 +225,11 @@ impl Registration {
             cache: self.cache,
             site: self.site,
         };
-        Check::from_parts(info, self.func.into())
+        match self.func {
+            Func::Sync(f) => Check::from_parts(info, Runner::Sync(Arc::new(f))),
+            Func::Async(f) => Check::from_parts(info, Runner::Async(Arc::new(f))),
+            Func::Provided(bind) => Check::from_binding(info, bind),
+        }
     }
 }
 
