@@ -49,11 +49,47 @@
 //! | [`environ_probe`] | `timeout = "…"`, `crate = path` |
 //! | [`health_check`] | `name = "…"`, `default = bool`, `timeout = "…"`, `cache = "…"`, `crate = path` |
 //!
-//! A check is a free `fn` or `async fn` without parameters; it stays in your code unchanged and
-//! callable. Its return type implements [`IntoOutcome`] (an environ probe's, [`IntoEnviron`]).
+//! A check is a free `fn` or `async fn`; it stays in your code unchanged and callable. Its
+//! parameters, if any, are values the router provides ([`Provided<T>`](Provided)). Its return
+//! type implements [`IntoOutcome`] (an environ probe's, [`IntoEnviron`]).
 //! Sync functions run on heartbeat's own threads; async ones must return a `Send` future and
 //! must not block their thread.
 //! Durations are literals such as `"250ms"`, `"2s"`, `"1m"`.
+//!
+//! # Checks that need values
+//!
+//! A check takes what it needs (a pool, a client) as [`Provided`] parameters, and the router
+//! gives each run a clone of the value given to the builder: by type with
+//! [`Heartbeat::provide`], or from the application's axum state with [`Heartbeat::with_state`]
+//! (`#[derive(heartbeat::Provide)]` on the state takes each field with axum's `FromRef`). A
+//! check whose value was not given stops the router from building, with a [`ConfigError`] that
+//! names the check, where it was declared, the parameter and the type.
+//!
+//! ```no_run,standalone_crate
+//! # #[derive(Clone)] struct PgPool;
+//! # impl PgPool { async fn ping(&self) -> Result<(), std::io::Error> { Ok(()) } }
+//! # impl axum::extract::FromRef<AppState> for PgPool {
+//! #     fn from_ref(state: &AppState) -> Self { state.pool.clone() }
+//! # }
+//! use heartbeat::{Heartbeat, Provided, readiness_probe};
+//!
+//! #[derive(Clone, heartbeat::Provide)] // with axum's FromRef (`#[derive(FromRef)]`)
+//! struct AppState {
+//!     pool: PgPool,
+//! }
+//!
+//! #[readiness_probe(name = "database", timeout = "2s")]
+//! async fn database(pool: Provided<PgPool>) -> Result<(), std::io::Error> {
+//!     pool.ping().await
+//! }
+//!
+//! # fn main() {
+//! let state = AppState { pool: PgPool };
+//! let app: axum::Router = axum::Router::new()
+//!     .merge(Heartbeat::new().with_state(state.clone()).into_router())
+//!     .with_state(state);
+//! # }
+//! ```
 //!
 //! # Running checks
 //!
@@ -131,8 +167,9 @@ pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
 /// Registers a check of `/.well-known/heartbeat/readiness`: is this instance ready for traffic?
 ///
 /// Options: `name = "…"` (default: the function's name), `timeout = "2s"`, `cache = "500ms"`,
-/// `crate = path`. The function is a free `fn` or `async fn` without parameters whose return
-/// type implements [`IntoOutcome`]; it stays callable as written.
+/// `crate = path`. The function is a free `fn` or `async fn` whose return type implements
+/// [`IntoOutcome`], and whose parameters, if any, are values the router provides
+/// (`pool: Provided<PgPool>`, see [`Provided`]); it stays callable as written.
 ///
 /// ```standalone_crate
 /// #[heartbeat::readiness_probe(name = "Database", timeout = "2s", cache = "0s")]

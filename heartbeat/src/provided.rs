@@ -147,8 +147,35 @@ pub trait Provide {
     fn provide_to(&self, heartbeat: Heartbeat) -> Heartbeat;
 }
 
-/// The derive lives in the macro namespace, the trait in the type namespace, under one name
-/// (serde's `Serialize` does the same).
+// The derive lives in the macro namespace, the trait in the type namespace, under one name
+// (serde's `Serialize` does the same).
+/// Implements [`Provide`](trait@Provide) for an application state: every field's type, taken
+/// with axum's `FromRef<State>`, is provided to the checks.
+///
+/// `#[heartbeat(skip)]` (or axum's own `#[from_ref(skip)]`) on a field leaves it out;
+/// `#[heartbeat(crate = path)]` on the struct names heartbeat when it is renamed. A field whose
+/// type has no `FromRef` for the state is a compile error on that type. Not for enums or
+/// generic types: implement the trait by hand for those.
+///
+/// ```standalone_crate
+/// #[derive(Clone)]
+/// struct Pool;
+///
+/// #[derive(Clone, heartbeat::Provide)]
+/// struct AppState {
+///     pool: Pool,
+///     #[heartbeat(skip)]
+///     name: &'static str,
+/// }
+///
+/// // axum's `#[derive(FromRef)]` writes this for every field.
+/// impl axum::extract::FromRef<AppState> for Pool {
+///     fn from_ref(state: &AppState) -> Self { state.pool.clone() }
+/// }
+///
+/// let heartbeat = heartbeat::Heartbeat::new().with_state(AppState { pool: Pool, name: "app" });
+/// assert!(format!("{heartbeat:?}").contains("Pool"));
+/// ```
 #[doc(inline)]
 pub use heartbeat_macros::Provide;
 
