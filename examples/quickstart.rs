@@ -13,11 +13,13 @@
 //!
 //! Environment: `QUICKSTART_ADDR` (default `127.0.0.1:8080`), `QUICKSTART_DRAIN_MS` (default
 //! heartbeat's 5 s), `QUICKSTART_GRACE_MS` (default heartbeat's 20 s), `QUICKSTART_HANG_FLAG`
-//! (default `/tmp/heartbeat-quickstart-hang`), `HEALTH_URL_SECRET` (default a demo secret),
-//! and optionally `DATABASE_URL` (PostgreSQL) and `REDIS_URL`, checked with heartbeat's
-//! built-in checks when built with `--features databases` (`bash .ci/services` starts both
-//! locally; use its `HEARTBEAT_TEST_*_URL` values). Without the feature, the first build
-//! compiles no database client.
+//! (default `/tmp/heartbeat-quickstart-hang`), `HEALTH_URL_SECRET` (default a demo secret).
+//!
+//! Built with `--features databases`, it also needs `DATABASE_URL` (PostgreSQL) and
+//! `REDIS_URL` (`bash .ci/services` starts both locally; use its `HEARTBEAT_TEST_*_URL`
+//! values): the application's state holds a pool and a client, and two annotated checks take
+//! them as provided values (`Provided<PgPool>`) and run heartbeat's built-in checks on them.
+//! Without the feature, the first build compiles no database client.
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -145,7 +147,7 @@ async fn main() {
             axum::routing::get(|| async { "hello from the quickstart\n" }),
         )
         .route("/slow", axum::routing::get(slow))
-        .merge(dependencies(Heartbeat::new().health_secret(secret.clone())).into_router());
+        .merge(with_databases(Heartbeat::new().health_secret(secret.clone())).into_router());
 
     let address = address();
     let listener = match tokio::net::TcpListener::bind(address).await {
@@ -263,7 +265,7 @@ async fn serve(
 
 /// Built without the `databases` feature: says how to check the URLs it was given.
 #[cfg(not(feature = "databases"))]
-fn dependencies(heartbeat: Heartbeat) -> Heartbeat {
+fn with_databases(heartbeat: Heartbeat) -> Heartbeat {
     for var in ["DATABASE_URL", "REDIS_URL"] {
         if std::env::var_os(var).is_some() {
             eprintln!(
@@ -274,26 +276,55 @@ fn dependencies(heartbeat: Heartbeat) -> Heartbeat {
     heartbeat
 }
 
-/// Built-in checks of real dependencies, when their URLs are given.
+/// The application's state, with `--features databases`: what its handlers take as
+/// `State<PgPool>` (axum's `FromRef`) and its checks as `Provided<PgPool>` (heartbeat's
+/// `Provide`), from one `.with_state(state)` each.
 #[cfg(feature = "databases")]
-fn dependencies(mut heartbeat: Heartbeat) -> Heartbeat {
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        match sqlx::PgPool::connect_lazy(&url) {
-            Ok(pool) => {
-                heartbeat = heartbeat.readiness(heartbeat::checks::postgres("postgres", pool))
-            }
-            Err(error) => eprintln!("DATABASE_URL is not a PostgreSQL URL: {error}"),
+#[derive(Clone, axum::extract::FromRef, heartbeat::Provide)]
+struct AppState {
+    postgres: sqlx::PgPool,
+    redis: redis::Client,
+}
+
+/// PostgreSQL answers `SELECT 1` on the application's own pool: the built-in check, run from
+/// an annotated function with the pool the router provides.
+#[cfg(feature = "databases")]
+#[readiness_probe(name = "postgres")]
+async fn postgres(pool: heartbeat::Provided<sqlx::PgPool>) -> heartbeat::Outcome {
+    heartbeat::checks::sql::ping(&pool).await
+}
+
+/// Redis answers `PING` on a new connection of the application's client.
+#[cfg(feature = "databases")]
+#[readiness_probe(name = "redis")]
+async fn cache(client: heartbeat::Provided<redis::Client>) -> heartbeat::Outcome {
+    heartbeat::checks::Redis::new(client.into_inner())
+        .run()
+        .await
+}
+
+/// The state of `DATABASE_URL` and `REDIS_URL`, handed to heartbeat's checks. (This app's
+/// handlers need none of it; one that did would also call `.with_state(state)` on its router.)
+#[cfg(feature = "databases")]
+fn with_databases(heartbeat: Heartbeat) -> Heartbeat {
+    let url = |var: &str| match std::env::var(var) {
+        Ok(url) => url,
+        Err(_) => {
+            eprintln!(
+                "built with --features databases, the quickstart checks PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (`bash .ci/services` prints local ones)"
+            );
+            std::process::exit(1);
         }
-    }
-    if let Ok(url) = std::env::var("REDIS_URL") {
-        match redis::Client::open(url) {
-            Ok(client) => {
-                heartbeat = heartbeat.readiness(heartbeat::checks::redis("redis", client))
-            }
-            Err(error) => eprintln!("REDIS_URL is not a Redis URL: {error}"),
-        }
-    }
-    heartbeat
+    };
+    let postgres = sqlx::PgPool::connect_lazy(&url("DATABASE_URL")).unwrap_or_else(|error| {
+        eprintln!("DATABASE_URL is not a PostgreSQL URL: {error}");
+        std::process::exit(1);
+    });
+    let redis = redis::Client::open(url("REDIS_URL")).unwrap_or_else(|error| {
+        eprintln!("REDIS_URL is not a Redis URL: {error}");
+        std::process::exit(1);
+    });
+    heartbeat.with_state(AppState { postgres, redis })
 }
 
 /// A request that takes a while (`?ms=`, default 1000), to watch a graceful shutdown finish it.

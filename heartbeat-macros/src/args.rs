@@ -327,7 +327,7 @@ fn expected(kind: Kind) -> String {
 }
 
 /// Consumes whatever follows a key we already reported, so parsing goes on after it.
-fn skip_value(meta: &ParseNestedMeta<'_>) {
+pub(crate) fn skip_value(meta: &ParseNestedMeta<'_>) {
     if meta.input.peek(syn::Token![=]) {
         let _ = meta.value().and_then(|v| v.parse::<Expr>());
     } else if meta.input.peek(syn::token::Paren) {

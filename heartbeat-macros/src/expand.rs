@@ -91,6 +91,7 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
         _ => quote_spanned!(output_span=> __heartbeat::__private::into_outcome::<#output>),
     };
     let runner = match &check.is_async {
+        _ if !check.params.is_empty() => provided(check, &convert),
         Some(asyncness) => {
             // A future that is not `Send` is reported on the user's `async`, as the future
             // returned by their function.
@@ -159,6 +160,80 @@ fn holder(kind: Kind, ident: &Ident, name: &LitStr) -> Ident {
         &format!("__heartbeat_{kind}_{}_{hash:016x}", ident.unraw()),
         Span::call_site(),
     )
+}
+
+/// The runner of a function with parameters: a `bind` function that takes each parameter's
+/// value from the builder's (`Binder::take`, spanned to the parameter's type, so a type that
+/// cannot be provided is reported there) and returns a closure that owns them and calls the
+/// function with a clone of each.
+fn provided(check: &CheckFn, convert: &TokenStream) -> TokenStream {
+    let ident = &check.ident;
+    let vars: Vec<Ident> = (0..check.params.len())
+        .map(|i| format_ident!("__heartbeat_{}", i))
+        .collect();
+    let takes = check.params.iter().zip(&vars).map(|(param, var)| {
+        let ty = &param.ty;
+        let name = param.name.unraw().to_string();
+        let written = written(ty);
+        quote_spanned! {ty.span()=>
+            let #var = __heartbeat_binder.take::<#ty>(#name, #written);
+        }
+    });
+    let again = check.params.iter().zip(&vars).map(|(param, var)| {
+        let ty = &param.ty;
+        quote_spanned!(ty.span()=> <#ty as __heartbeat::__private::Parameter>::again(&#var))
+    });
+    let call = quote!(#ident(#(#again),*));
+    let bound = match &check.is_async {
+        Some(asyncness) => {
+            let future = quote_spanned!(asyncness.span=> __heartbeat::__private::send(#call));
+            quote! {
+                __heartbeat::__private::Bound::future(move || -> __heartbeat::__private::BoxFuture {
+                    let future = #future;
+                    ::std::boxed::Box::pin(async move { #convert(future.await) })
+                })
+            }
+        }
+        None => quote! {
+            __heartbeat::__private::Bound::sync(move || #convert(#call))
+        },
+    };
+    quote! {
+        fn __heartbeat_bind(
+            __heartbeat_binder: &mut __heartbeat::__private::Binder<'_>,
+        ) -> ::core::option::Option<__heartbeat::__private::Bound> {
+            #(#takes)*
+            let (#(::core::option::Option::Some(#vars),)*) = (#(#vars,)*) else {
+                return ::core::option::Option::None;
+            };
+            ::core::option::Option::Some(#bound)
+        }
+        __heartbeat::__private::Func::Provided(__heartbeat_bind)
+    }
+}
+
+/// A type as its author would write it (`Provided<PgPool>`), for messages: tokens joined
+/// without the spaces `to_string` puts around punctuation.
+fn written(ty: &Type) -> String {
+    let mut text = quote!(#ty).to_string();
+    for (spaced, tight) in [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        ("& ", "&"),
+        ("( ", "("),
+        (" )", ")"),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
 }
 
 /// The return type with every `impl Trait` in it replaced by `_`: the conversion's turbofish

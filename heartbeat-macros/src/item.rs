@@ -1,8 +1,9 @@
-//! The annotated item: it must be a free, non-generic `fn` or `async fn` without parameters.
+//! The annotated item: it must be a free, non-generic `fn` or `async fn` whose parameters, if
+//! any, are values the router provides (`name: heartbeat::Provided<T>`).
 
 use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
-use syn::{FnArg, Item, ItemFn, ReturnType, Type};
+use syn::{FnArg, GenericParam, Item, ItemFn, Pat, PatType, ReturnType, Type};
 
 use crate::args::{Errors, Kind};
 
@@ -12,6 +13,15 @@ pub(crate) struct CheckFn {
     pub(crate) is_async: Option<syn::token::Async>,
     /// The declared return type; `None` for `-> ()` left implicit.
     pub(crate) output: Option<Box<Type>>,
+    /// The parameters, each a value the router provides.
+    pub(crate) params: Vec<Param>,
+}
+
+/// One parameter: `name: Type`. That the type is a `heartbeat::Provided<T>` is left to rustc,
+/// spanned to the type by the expansion.
+pub(crate) struct Param {
+    pub(crate) name: syn::Ident,
+    pub(crate) ty: Box<Type>,
 }
 
 /// Parses the item, reporting every way it cannot be a check. `None` when it cannot.
@@ -59,7 +69,21 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
             format!("{attribute} cannot go on an `extern` fn; declare a plain Rust fn"),
         );
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    let lifetimes_only = sig
+        .generics
+        .params
+        .iter()
+        .all(|p| matches!(p, GenericParam::Lifetime(_)));
+    if !sig.generics.params.is_empty() && lifetimes_only && sig.generics.where_clause.is_none() {
+        errors.spanned(
+            &sig.generics,
+            format!(
+                "{attribute} cannot go on a fn with lifetime parameters: a provided value lives \
+                 as long as the router, so a check's parameter cannot borrow; take an owned value \
+                 (`heartbeat::Provided<String>`, an `Arc`) or a `&'static` one"
+            ),
+        );
+    } else if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         errors.spanned(
             &sig.generics,
             format!(
@@ -67,22 +91,18 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
             ),
         );
     }
+    let mut params = Vec::new();
     for input in &sig.inputs {
         match input {
             FnArg::Receiver(receiver) => errors.spanned(
                 receiver,
                 format!(
-                    "{attribute} cannot go on a method: a check takes no `self`; \
-                     call the method from a free fn that reaches the value through a static"
+                    "{attribute} cannot go on a method: a check takes no `self`; declare a free fn \
+                     and take the value as a parameter the router provides, \
+                     as in `db: heartbeat::Provided<Database>`"
                 ),
             ),
-            FnArg::Typed(arg) => errors.spanned(
-                arg,
-                format!(
-                    "{attribute} goes on a fn without parameters; for a check that needs values, \
-                     register a closure at run time with `heartbeat::Heartbeat`"
-                ),
-            ),
+            FnArg::Typed(arg) => params.extend(param(attribute, arg, errors)),
         }
     }
     if let Some(variadic) = &sig.variadic {
@@ -98,6 +118,72 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
             ReturnType::Default => None,
             ReturnType::Type(_, ty) => Some(ty.clone()),
         },
+        params,
+    })
+}
+
+/// A parameter: a plain name and a type taken by value. Whether the type can be provided
+/// (`heartbeat::Provided<T>`, `T: Clone + Send + Sync + 'static`) is rustc's to say.
+fn param(attribute: &str, arg: &PatType, errors: &mut Errors) -> Option<Param> {
+    let before = errors.count();
+    let name = match &*arg.pat {
+        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Some(pat.ident.clone()),
+        Pat::Wild(wild) => {
+            errors.spanned(
+                wild,
+                format!(
+                    "{attribute}: a parameter named `_` takes a value the check never uses; \
+                     remove it"
+                ),
+            );
+            None
+        }
+        pat => {
+            errors.spanned(
+                pat,
+                format!(
+                    "{attribute} takes each parameter under a plain name, as in \
+                     `pool: heartbeat::Provided<PgPool>`, not a pattern: a missing value is \
+                     reported by that name; `Provided` dereferences to the value (`&*pool`), \
+                     and `pool.0` takes it out"
+                ),
+            );
+            None
+        }
+    };
+    match &*arg.ty {
+        Type::Reference(reference) if reference.mutability.is_some() => errors.spanned(
+            reference,
+            format!(
+                "{attribute} cannot take a `&mut` parameter: a provided value is shared by \
+                 every run of the check, so it is given by value, a clone each run; take \
+                 `heartbeat::Provided<T>` where `T` shares what it holds (an `Arc<Mutex<…>>` \
+                 for what the check changes)"
+            ),
+        ),
+        Type::Reference(reference) => errors.spanned(
+            reference,
+            format!(
+                "{attribute} takes each parameter by value, not as a reference: the router \
+                 gives each run its own clone of the provided value; take \
+                 `heartbeat::Provided<T>`"
+            ),
+        ),
+        Type::ImplTrait(ty) => errors.spanned(
+            ty,
+            format!(
+                "{attribute} cannot take an `impl Trait` parameter: the check is called with no \
+                 type to infer; name the type, as in `heartbeat::Provided<PgPool>`"
+            ),
+        ),
+        _ => {}
+    }
+    if errors.count() > before {
+        return None;
+    }
+    Some(Param {
+        name: name?,
+        ty: arg.ty.clone(),
     })
 }
 

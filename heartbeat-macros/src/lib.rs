@@ -10,6 +10,7 @@ mod args;
 mod expand;
 mod item;
 mod lockfile;
+mod provide;
 mod target;
 
 use args::Kind;
@@ -66,4 +67,14 @@ pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn build_info(input: TokenStream) -> TokenStream {
     expand::build_info(input.into()).into()
+}
+
+#[cfg_attr(
+    doc,
+    doc = "Provides every field of an application state to heartbeat's checks, each taken with axum's `FromRef`. See the `heartbeat` crate."
+)]
+#[cfg_attr(not(doc), allow(missing_docs))]
+#[proc_macro_derive(Provide, attributes(heartbeat))]
+pub fn provide(input: TokenStream) -> TokenStream {
+    provide::derive(input.into()).into()
 }

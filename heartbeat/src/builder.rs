@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 
 use crate::engine::{self, Monitor};
 use crate::lifecycle::Lifecycle;
-use crate::outcome::IntoOutcome;
+use crate::outcome::{IntoOutcome, Outcome};
+use crate::provided::{self, Bind, Values};
 use crate::registry::{self, BoxFuture, CheckInfo, Kind, Levels, Runner, Site};
 use crate::routes::{self, Endpoints, Paths};
 use crate::rules;
@@ -44,6 +45,8 @@ pub struct Heartbeat {
     protect_environ: bool,
     required: Vec<String>,
     lifecycle: Lifecycle,
+    /// What `.provide(…)` and `.with_state(…)` gave, for checks' `Provided` parameters.
+    pub(crate) values: Values,
 }
 
 enum Secret {
@@ -74,6 +77,7 @@ impl fmt::Debug for Heartbeat {
             .field("default_cache", &self.default_cache)
             .field("paths", &self.paths)
             .field("failure_status", &self.failure_status)
+            .field("provided", &self.values)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +96,7 @@ impl Heartbeat {
             protect_environ: false,
             required: Vec::new(),
             lifecycle: Lifecycle::global(),
+            values: Values::default(),
         }
     }
 
@@ -259,6 +264,7 @@ impl Heartbeat {
 
     /// Applies every rule, collecting all problems, then builds what the router serves.
     fn validate(self) -> Result<(Endpoints, Paths), ConfigError> {
+        let values = self.values;
         let mut checks = self.registered;
         checks.extend(self.added);
         checks.sort_by(|a, b| a.info.name.cmp(&b.info.name));
@@ -276,6 +282,7 @@ impl Heartbeat {
         problems.extend(self.paths.problems());
         problems.extend(crate::environ::problems());
         problems.extend(checks.iter().flat_map(Check::problems));
+        problems.extend(checks.iter_mut().flat_map(|c| c.bind(&values)));
         problems.extend(duplicates(&checks));
         problems.extend(missing(&self.required, &checks));
         let secret = secret(self.secret, &checks, &mut problems);
@@ -436,6 +443,8 @@ pub(crate) fn name_problem(name: &str) -> Option<&'static str> {
 pub struct Check {
     info: CheckInfo,
     runner: Runner,
+    /// An annotated function with `Provided` parameters, until the router binds them.
+    bind: Option<Bind>,
 }
 
 impl fmt::Debug for Check {
@@ -493,12 +502,45 @@ impl Check {
             max_stale: None,
             site: Site::caller(),
         };
-        Check { info, runner }
+        Check {
+            info,
+            runner,
+            bind: None,
+        }
     }
 
     /// A check recorded by an attribute.
     pub(crate) fn from_parts(info: CheckInfo, runner: Runner) -> Self {
-        Check { info, runner }
+        Check {
+            info,
+            runner,
+            bind: None,
+        }
+    }
+
+    /// A check recorded by an attribute whose function takes `Provided` parameters: its runner
+    /// is made when the router is built, from the builder's values ([`Check::bind`]).
+    pub(crate) fn from_binding(info: CheckInfo, bind: Bind) -> Self {
+        let unbound = || Outcome::fail("heartbeat: the check's parameters were never bound");
+        Check {
+            info,
+            runner: Runner::Sync(Arc::new(unbound)),
+            bind: Some(bind),
+        }
+    }
+
+    /// Gives a check with `Provided` parameters its values; the problems when some are missing.
+    fn bind(&mut self, values: &Values) -> Vec<String> {
+        let Some(bind) = self.bind.take() else {
+            return Vec::new();
+        };
+        match provided::bind(bind, &self.info, values) {
+            Ok(runner) => {
+                self.runner = runner;
+                Vec::new()
+            }
+            Err(problems) => problems,
+        }
     }
 
     pub(crate) fn into_parts(self) -> (CheckInfo, Runner) {

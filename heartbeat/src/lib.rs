@@ -49,11 +49,47 @@
 //! | [`environ_probe`] | `timeout = "…"`, `crate = path` |
 //! | [`health_check`] | those of readiness, and `default = bool` |
 //!
-//! A check is a free `fn` or `async fn` without parameters; it stays in your code unchanged and
-//! callable. Its return type implements [`IntoOutcome`] (an environ probe's, [`IntoEnviron`]).
+//! A check is a free `fn` or `async fn`; it stays in your code unchanged and callable. Its
+//! parameters, if any, are values the router provides ([`Provided<T>`](Provided)). Its return
+//! type implements [`IntoOutcome`] (an environ probe's, [`IntoEnviron`]).
 //! Sync functions run on heartbeat's own threads; async ones must return a `Send` future and
 //! must not block their thread.
 //! Durations are literals such as `"250ms"`, `"2s"`, `"1m"`.
+//!
+//! # Checks that need values
+//!
+//! A check takes what it needs (a pool, a client) as [`Provided`] parameters, and the router
+//! gives each run a clone of the value given to the builder: by type with
+//! [`Heartbeat::provide`], or from the application's axum state with [`Heartbeat::with_state`]
+//! (`#[derive(heartbeat::Provide)]` on the state takes each field with axum's `FromRef`). A
+//! check whose value was not given stops the router from building, with a [`ConfigError`] that
+//! names the check, where it was declared, the parameter and the type.
+//!
+//! ```no_run,standalone_crate
+//! # #[derive(Clone)] struct PgPool;
+//! # impl PgPool { async fn ping(&self) -> Result<(), std::io::Error> { Ok(()) } }
+//! # impl axum::extract::FromRef<AppState> for PgPool {
+//! #     fn from_ref(state: &AppState) -> Self { state.pool.clone() }
+//! # }
+//! use heartbeat::{Heartbeat, Provided, readiness_probe};
+//!
+//! #[derive(Clone, heartbeat::Provide)] // with axum's FromRef (`#[derive(FromRef)]`)
+//! struct AppState {
+//!     pool: PgPool,
+//! }
+//!
+//! #[readiness_probe(name = "database", timeout = "2s")]
+//! async fn database(pool: Provided<PgPool>) -> Result<(), std::io::Error> {
+//!     pool.ping().await
+//! }
+//!
+//! # fn main() {
+//! let state = AppState { pool: PgPool };
+//! let app: axum::Router = axum::Router::new()
+//!     .merge(Heartbeat::new().with_state(state.clone()).into_router())
+//!     .with_state(state);
+//! # }
+//! ```
 //!
 //! # Running checks
 //!
@@ -145,6 +181,7 @@ mod engine;
 mod environ;
 pub mod lifecycle;
 mod outcome;
+mod provided;
 mod registry;
 mod routes;
 mod rules;
@@ -155,8 +192,9 @@ pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
 /// Options: `name = "…"` (default: the function's name), `timeout = "2s"`, `cache = "500ms"`,
 /// `critical = false`, `failure_threshold = 3`, `success_threshold = 2`, `every = "10s"`,
 /// `max_stale = "30s"`, `crate = path` (the README's "Levels" and "Background checks" say what
-/// each does). The function is a free `fn` or `async fn` without parameters whose return
-/// type implements [`IntoOutcome`]; it stays callable as written.
+/// each does). The function is a free `fn` or `async fn` whose return type implements
+/// [`IntoOutcome`], and whose parameters, if any, are values the router provides
+/// (`pool: Provided<PgPool>`, see [`Provided`]); it stays callable as written.
 ///
 /// ```standalone_crate
 /// #[heartbeat::readiness_probe(name = "Database", timeout = "2s", cache = "0s")]
@@ -243,6 +281,7 @@ pub use heartbeat_macros::health_check;
 #[doc(inline)]
 pub use heartbeat_macros::build_info;
 pub use outcome::{IntoEnviron, IntoOutcome, Level, Outcome};
+pub use provided::{Provide, Provided};
 pub use registry::{BoxFuture, CheckInfo, Kind, REGISTRATION_BACKEND, Site, registered};
 
 /// Every endpoint, every registered check, configuration from the environment.
@@ -275,6 +314,11 @@ pub mod __private {
     pub use crate::__heartbeat_register as register;
     pub use crate::outcome::Outcome;
     pub use crate::registry::{BoxFuture, Func, Kind, Registration, Site};
+
+    /// What a check with `Provided` parameters is bound with, and what the derive of
+    /// `heartbeat::Provide` calls.
+    pub use crate::provided::{Bind, Binder, Bound, Parameter};
+    pub use axum::extract::FromRef;
     #[cfg(not(feature = "linkme"))]
     pub use inventory;
     use std::future::Future;

@@ -201,6 +201,9 @@ pub enum Func {
     Sync(fn() -> Outcome),
     /// An async function: its future is polled on the runtime.
     Async(fn() -> BoxFuture),
+    /// A function with `Provided` parameters (sync or async): bound to the builder's values
+    /// when the router is built.
+    Provided(crate::provided::Bind),
 }
 
 /// How any check is called, annotated or registered at run time.
@@ -208,15 +211,6 @@ pub enum Func {
 pub(crate) enum Runner {
     Sync(Arc<dyn Fn() -> Outcome + Send + Sync>),
     Async(Arc<dyn Fn() -> BoxFuture + Send + Sync>),
-}
-
-impl From<Func> for Runner {
-    fn from(func: Func) -> Self {
-        match func {
-            Func::Sync(f) => Runner::Sync(Arc::new(f)),
-            Func::Async(f) => Runner::Async(Arc::new(f)),
-        }
-    }
 }
 
 /// One annotated function, as the attribute recorded it: built in a `static` by generated code,
@@ -319,7 +313,11 @@ impl Registration {
             max_stale: self.max_stale,
             site: self.site,
         };
-        Check::from_parts(info, self.func.into())
+        match self.func {
+            Func::Sync(f) => Check::from_parts(info, Runner::Sync(Arc::new(f))),
+            Func::Async(f) => Check::from_parts(info, Runner::Async(Arc::new(f))),
+            Func::Provided(bind) => Check::from_binding(info, bind),
+        }
     }
 }
 

@@ -6,14 +6,14 @@
 mod builtin_support;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use axum::extract::{FromRef, State};
 use builtin_support::{
     assert_message, assert_timed_out_in, closed_port, failure, server_url, with_password, with_port,
 };
 use heartbeat::checks::{self, Sql};
-use heartbeat::{Heartbeat, Outcome, readiness_probe};
+use heartbeat::{Heartbeat, Outcome, Provided, readiness_probe};
 use heartbeat_tests::get;
 use sqlx::pool::PoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
@@ -300,12 +300,32 @@ async fn fits_inside_the_timeout_of_the_check_it_runs_in() {
     assert!(message.contains("; a new connection fails"), "{message}");
 }
 
-static ANNOTATED_POOL: OnceLock<sqlx::PgPool> = OnceLock::new();
+/// The README's pattern for databases: the application's own pool, kept in its axum state,
+/// reaches an annotated check through `.with_state(state)` (axum's `FromRef`), and the check
+/// runs the built-in `SELECT 1` on it.
+#[derive(Clone, FromRef, heartbeat::Provide)]
+struct AppState {
+    pool: sqlx::PgPool,
+}
 
-/// The plain function inside an annotated check, as the example writes it.
 #[readiness_probe(name = "annotated-postgres")]
-async fn annotated_postgres() -> Outcome {
-    checks::sql::ping(ANNOTATED_POOL.get().expect("set by the test")).await
+async fn annotated_postgres(pool: Provided<sqlx::PgPool>) -> Outcome {
+    checks::sql::ping(&pool).await
+}
+
+/// The application's router: its own handler and heartbeat's, on one state.
+fn app_with_state(url: &str) -> axum::Router {
+    let state = AppState { pool: lazy(url) };
+    let pool_size = |State(pool): State<sqlx::PgPool>| async move { pool.size().to_string() };
+    axum::Router::new()
+        .route("/pool-size", axum::routing::get(pool_size))
+        .merge(
+            Heartbeat::new()
+                .only(["annotated-postgres"])
+                .with_state(state.clone())
+                .into_router(),
+        )
+        .with_state(state)
 }
 
 #[tokio::test]
@@ -313,13 +333,32 @@ async fn annotated_postgres() -> Outcome {
     not(heartbeat_postgres),
     ignore = "needs PostgreSQL: HEARTBEAT_TEST_POSTGRES_URL was not set at build time (source <(bash .ci/services))"
 )]
-async fn postgres_from_an_annotated_function() {
-    let url = server_url(POSTGRES);
-    ANNOTATED_POOL.set(lazy(&url)).unwrap();
-    let app: axum::Router = Heartbeat::new().only(["annotated-postgres"]).into_router();
+async fn postgres_from_an_annotated_function_on_the_app_state_s_pool() {
+    let app = app_with_state(&server_url(POSTGRES));
     let answer = get(&app, READINESS).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert!(answer.json()["checks"]["annotated-postgres"]["round_trip_ms"].is_f64());
+    // The check ran on the application's pool: the connection it opened is the pool's.
+    assert_eq!(get(&app, "/pool-size").await.text(), "1");
+}
+
+/// The same with nothing listening: the built-in's own message, through the annotated check.
+#[tokio::test]
+async fn postgres_from_an_annotated_function_down() {
+    let url = with_port(
+        &format!("postgres://app:{SECRET}@127.0.0.1/app"),
+        closed_port().await.port(),
+    );
+    let app = app_with_state(&url);
+    let answer = get(&app, READINESS).await;
+    assert_eq!(answer.status, 500);
+    let message = failure(&answer.json()["checks"]["annotated-postgres"]);
+    assert_message(
+        &message,
+        "PostgreSQL `SELECT 1` on 127.0.0.1:",
+        &["refused"],
+        Some(SECRET),
+    );
 }
 
 /// A new connection's host is looked up by heartbeat first (one lookup per name at a time, on

@@ -43,6 +43,19 @@ async fn step(app: &axum::Router, name: &str) -> (u16, Value) {
     )
 }
 
+/// One readiness request per expected step: its status, the check's level and message.
+async fn steps(app: &axum::Router, name: &str, expected: &[(u16, &str, Option<&str>)]) {
+    for (i, &(status, level, message)) in expected.iter().enumerate() {
+        let (got, object) = step(app, name).await;
+        assert_eq!(
+            (got, object["level"].as_str()),
+            (status, Some(level)),
+            "run {i}: {object}"
+        );
+        assert_eq!(object["message"].as_str(), message, "run {i}: {object}");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_warning_answers_200_and_shows_its_level_and_message_everywhere() {
     let check = || {

@@ -5,7 +5,9 @@
 //! `-D warnings` fails if the generated code trips a pedantic lint here.
 #![warn(clippy::pedantic)]
 
-use heartbeat::{environ_probe, health_check, liveliness_probe, readiness_probe};
+use std::net::SocketAddr;
+
+use heartbeat::{Provided, environ_probe, health_check, liveliness_probe, readiness_probe};
 use serde_json::json;
 
 /// A readiness probe that lives in another crate.
@@ -38,4 +40,20 @@ pub fn queue() -> bool {
 #[must_use]
 pub fn fixture_build() -> serde_json::Value {
     json!({ "fixture": { "crate": env!("CARGO_PKG_NAME") } })
+}
+
+/// A readiness probe in another crate that takes a value the binary provides: the address of
+/// a dependency (`.provide(address)`). A real one would connect; this one refuses port 0.
+///
+/// # Errors
+///
+/// When the address's port is 0.
+#[readiness_probe(name = "fixture-provided")]
+pub async fn provided(address: Provided<SocketAddr>) -> Result<serde_json::Value, String> {
+    tokio::task::yield_now().await;
+    if address.port() == 0 {
+        Err(format!("{} has no port", *address))
+    } else {
+        Ok(json!({ "address": address.to_string() }))
+    }
 }

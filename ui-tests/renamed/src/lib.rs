@@ -2,7 +2,7 @@
 //! at it with `crate = …`. That this crate compiles is the test: it has no `heartbeat` to fall
 //! back on. The `renamed_crate` pass case calls these functions from another crate.
 
-use heartbeat2::{environ_probe, health_check, readiness_probe};
+use heartbeat2::{Provided, environ_probe, health_check, readiness_probe};
 
 /// A readiness probe through a renamed dependency.
 #[readiness_probe(crate = heartbeat2)]
@@ -27,3 +27,14 @@ pub fn database() -> Result<(), String> {
 pub fn build() -> serde_json::Value {
     serde_json::json!({})
 }
+
+/// A check with a provided value.
+#[readiness_probe(crate = heartbeat2, name = "renamed-provided")]
+pub async fn provided(count: Provided<u64>) -> bool {
+    *count > 0
+}
+
+/// A state for `.with_state(…)`, through the renamed crate.
+#[derive(Clone, heartbeat2::Provide)]
+#[heartbeat(crate = heartbeat2)]
+pub struct State;

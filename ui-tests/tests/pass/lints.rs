@@ -5,7 +5,9 @@
 #![deny(rust_2018_idioms, unused, nonstandard_style, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
-use heartbeat::{Outcome, environ_probe, health_check, liveliness_probe, readiness_probe};
+use heartbeat::{
+    Outcome, Provided, environ_probe, health_check, liveliness_probe, readiness_probe,
+};
 use serde_json::{Value, json};
 
 /// Ready when the configuration loaded.
@@ -46,6 +48,22 @@ pub async fn old_database() -> bool {
     true
 }
 
+/// The pool answers: a check with provided values, sync and async.
+#[readiness_probe(name = "pool")]
+pub async fn pool(size: Provided<u32>, name: Provided<String>) -> bool {
+    *size > 0 && !name.is_empty()
+}
+
+/// The same, sync.
+#[liveliness_probe(name = "pool-alive")]
+pub fn pool_alive(size: Provided<u32>) -> bool {
+    *size > 0
+}
+
+/// The application's state, for `.with_state(…)`.
+#[derive(Clone, Debug, heartbeat::Provide)]
+pub struct State;
+
 /// Checks in a public module.
 pub mod nested {
     /// Not on `/health/` by default.
@@ -62,4 +80,7 @@ fn main() {
     let _ = build();
     let _ = database();
     drop(nested::cache());
+    drop(pool(Provided(1), Provided(String::new())));
+    assert!(pool_alive(Provided(1)));
+    let _ = State;
 }

@@ -15,4 +15,6 @@ fn main() {
     drop(heartbeat_ui_renamed::alive());
     let _ = heartbeat_ui_renamed::database();
     let _ = heartbeat_ui_renamed::build();
+    drop(heartbeat_ui_renamed::provided(heartbeat2::Provided(1)));
+    let _ = heartbeat2::Heartbeat::new().with_state(heartbeat_ui_renamed::State);
 }

@@ -1,0 +1,6 @@
+#[derive(Clone, heartbeat::Provide)]
+enum AppState {
+    Empty,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[derive(Clone, heartbeat::Provide)]
+struct AppState<P> {
+    pool: P,
+}
+
+fn main() {}
