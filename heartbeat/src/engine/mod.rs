@@ -37,7 +37,7 @@ use crate::registry::{CheckInfo, Runner};
 
 pub(crate) use self::background::Background;
 pub(crate) use self::run::deadline;
-pub(crate) use self::state::State;
+pub(crate) use self::state::{BUCKETS, State, Tally};
 pub(crate) use self::threads::MAX_THREADS;
 
 /// The timeout of a check that sets none, when the router sets none either: below the 1 s
@@ -163,6 +163,18 @@ impl Monitor {
             self.recording.max_stale.unwrap_or_default()
         );
         current.stale(message, self.recording.levels)
+    }
+
+    /// What a scrape reads of this check at `now`, without ever running it: the state a request
+    /// at `now` would be answered from (`None` for a check no request has run yet; unknown or
+    /// stale for a background check, as a request reads it), and its runs counted.
+    pub(crate) fn reading(&self, now: Instant) -> (Option<Arc<State>>, Tally) {
+        let slot = self.slot.borrow();
+        let state = match &self.schedule {
+            Some(schedule) => Some(self.scheduled(schedule, slot.current.as_ref(), now)),
+            None => slot.current.clone(),
+        };
+        (state, slot.tally.clone())
     }
 
     /// The state for a request made at `now`: fresh, from the run in flight, or from a run

@@ -132,6 +132,53 @@ pub(crate) struct Slot {
     pub(crate) running: Option<Running>,
     /// The id the next run gets.
     pub(crate) runs: u64,
+    /// Every recorded run, counted: what the metrics read (`heartbeat_check_runs_total`,
+    /// `heartbeat_check_duration_seconds`).
+    pub(crate) tally: Tally,
+}
+
+/// The upper bounds, in seconds, of the buckets of `heartbeat_check_duration_seconds`:
+/// Prometheus's default buckets.
+pub(crate) const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The runs a check recorded, by result and by duration. A run counts once, when its result
+/// is first recorded (a timeout recorded by a waiting request counts; the late result that
+/// replaces it does not count again).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Tally {
+    /// Runs by what they returned, before the thresholds and `critical = false` apply:
+    /// pass, warn, fail (a timeout, a panic, a lost run and an `unknown` count as fail).
+    pub(crate) results: [u64; 3],
+    /// Runs by duration: `[i]` counts those that took more than `BUCKETS[i - 1]` and at most
+    /// `BUCKETS[i]`; the last one, those longer than every bound.
+    pub(crate) buckets: [u64; BUCKETS.len() + 1],
+    /// The runs' durations, added up.
+    pub(crate) total: Duration,
+}
+
+impl Tally {
+    fn count(&mut self, level: Level, duration: Duration) {
+        let result = match level {
+            Level::Pass => 0,
+            Level::Warn => 1,
+            Level::Fail | Level::Unknown => 2,
+        };
+        self.results[result] += 1;
+        let seconds = duration.as_secs_f64();
+        let bucket = BUCKETS
+            .iter()
+            .position(|&bound| seconds <= bound)
+            .unwrap_or(BUCKETS.len());
+        self.buckets[bucket] += 1;
+        self.total = self.total.saturating_add(duration);
+    }
+
+    /// How many runs were recorded.
+    pub(crate) fn runs(&self) -> u64 {
+        self.results.iter().sum()
+    }
 }
 
 /// How a recorded state's level differs from the one before: what the log says about it.
@@ -257,6 +304,7 @@ impl Slot {
             self.current = Some(Arc::clone(&state));
             return Some((state, Change::Same));
         }
+        self.tally.count(outcome.level(), duration);
         let failed = !outcome.passed();
         let failures = if failed {
             previous.map_or(0, |p| p.failures) + 1
