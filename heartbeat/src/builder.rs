@@ -43,6 +43,8 @@ pub struct Heartbeat {
     paths: Paths,
     failure_status: StatusCode,
     protect_environ: bool,
+    protect_metrics: bool,
+    metrics: Option<crate::Metrics>,
     required: Vec<String>,
     lifecycle: Lifecycle,
     /// What `.provide(…)` and `.with_state(…)` gave, for checks' `Provided` parameters.
@@ -94,6 +96,8 @@ impl Heartbeat {
             paths: Paths::default(),
             failure_status: StatusCode::INTERNAL_SERVER_ERROR,
             protect_environ: false,
+            protect_metrics: false,
+            metrics: None,
             required: Vec::new(),
             lifecycle: Lifecycle::global(),
             values: Values::default(),
@@ -128,6 +132,75 @@ impl Heartbeat {
     /// from outside the cluster. The router then needs a secret.
     pub fn protect_environ(mut self) -> Self {
         self.protect_environ = true;
+        self
+    }
+
+    /// Serves every check's state as Prometheus metrics at this path (none by default): the
+    /// series of [metrics](crate#metrics), in the Prometheus text format 0.0.4, or in
+    /// OpenMetrics 1.0.0 when the scraper's `Accept` asks for it. A scrape reads the checks'
+    /// states and never runs a check.
+    ///
+    /// The path follows the rules of [`Heartbeat::well_known_prefix`] and must not be one of
+    /// the other routes: otherwise a [`ConfigError`]. Open unless
+    /// [`Heartbeat::protect_metrics`] says so.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use tower::ServiceExt;
+    ///
+    /// let app: axum::Router = heartbeat::Heartbeat::new()
+    /// #   .filter(|_| false) // rustdoc merges doctests: another one registers a "config"
+    ///     .no_health_secret()
+    ///     .readiness(heartbeat::Check::new("config", || true))
+    ///     .metrics_path("/metrics")
+    ///     .into_router();
+    /// let request = axum::http::Request::get("/metrics").body(axum::body::Body::empty()).unwrap();
+    /// let response = app.oneshot(request).await.unwrap();
+    /// let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    /// let text = String::from_utf8(body.to_vec()).unwrap();
+    /// // No request ran the check yet: it is unknown, and the scrape did not run it.
+    /// assert!(text.contains(r#"heartbeat_check_up{kind="readiness",name="config"} 0"#));
+    /// assert!(text.contains(r#"heartbeat_check_level{kind="readiness",name="config",level="unknown"} 1"#));
+    /// # }
+    /// ```
+    pub fn metrics_path(mut self, path: impl Into<String>) -> Self {
+        self.paths.metrics = Some(path.into());
+        self
+    }
+
+    /// Asks for `/health/`'s secret on the metrics endpoint (off by default): a Prometheus
+    /// scrape config then sends it with `authorization: {credentials: …}` (a Bearer token).
+    /// The router needs a secret and a [`Heartbeat::metrics_path`].
+    pub fn protect_metrics(mut self) -> Self {
+        self.protect_metrics = true;
+        self
+    }
+
+    /// Gives this router's metrics to `metrics` when it is built: for the application's own
+    /// `/metrics` ([`Metrics::text`](crate::Metrics::text), or, with the `prometheus-client`
+    /// feature, registered into its `prometheus_client` registry). Independent of
+    /// [`Heartbeat::metrics_path`].
+    ///
+    #[cfg_attr(feature = "prometheus-client", doc = "```")]
+    #[cfg_attr(not(feature = "prometheus-client"), doc = "```ignore")]
+    /// use prometheus_client::registry::Registry;
+    ///
+    /// let metrics = heartbeat::Metrics::new();
+    /// let mut registry = Registry::default();
+    /// registry.register_collector(Box::new(metrics.clone()));
+    /// let app: axum::Router = heartbeat::Heartbeat::new()
+    /// #   .filter(|_| false) // rustdoc merges doctests, and their registrations
+    ///     .no_health_secret()
+    ///     .liveliness(heartbeat::Check::new("worker", || true))
+    ///     .metrics(&metrics)
+    ///     .into_router();
+    /// let mut text = String::new();
+    /// prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    /// assert!(text.contains(r#"heartbeat_check_up{kind="liveliness",name="worker"} 0"#));
+    /// ```
+    pub fn metrics(mut self, metrics: &crate::Metrics) -> Self {
+        self.metrics = Some(metrics.clone());
         self
     }
 
@@ -289,6 +362,19 @@ impl Heartbeat {
         if self.protect_environ && secret.is_none() {
             problems.push(format!("`.protect_environ()` needs a secret: set {HEALTH_URL_SECRET} or call `.health_secret(…)`"));
         }
+        if self.protect_metrics && secret.is_none() {
+            problems.push(format!("`.protect_metrics()` needs a secret: set {HEALTH_URL_SECRET} or call `.health_secret(…)`"));
+        }
+        if self
+            .metrics
+            .as_ref()
+            .is_some_and(crate::Metrics::is_attached)
+        {
+            problems.push("`.metrics(…)` was given a `Metrics` that another router already reads: make one `Metrics` per router".to_owned());
+        }
+        if self.protect_metrics && self.paths.metrics.is_none() {
+            problems.push("`.protect_metrics()` protects nothing: no metrics are served without `.metrics_path(…)`".to_owned());
+        }
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -301,7 +387,7 @@ impl Heartbeat {
             by_kind.entry(kind).or_default().push(monitor);
         }
         let mut take = |kind| by_kind.remove(&kind).unwrap_or_default();
-        let endpoints = Endpoints::new(
+        let mut endpoints = Endpoints::new(
             [
                 take(Kind::Readiness),
                 take(Kind::Liveliness),
@@ -313,6 +399,10 @@ impl Heartbeat {
             self.failure_status,
             self.lifecycle,
         );
+        endpoints.protect_metrics = self.protect_metrics;
+        if let Some(metrics) = &self.metrics {
+            metrics.attach(&endpoints.series);
+        }
         Ok((endpoints, self.paths))
     }
 }

@@ -125,6 +125,25 @@
 //! assert_eq!(Level::Warn.as_str(), "warn");
 //! ```
 //!
+//! # Metrics
+//!
+//! [`Heartbeat::metrics_path`] serves every check's state as Prometheus series, in the
+//! Prometheus text format 0.0.4 (OpenMetrics 1.0.0 when the scraper's `Accept` asks for it),
+//! without any feature. Every series exists from the start for every check the router serves,
+//! and a scrape never runs a check: it reads each check's one state.
+//!
+//! | series | labels | value |
+//! |---|---|---|
+//! | `heartbeat_check_up` | `kind`, `name` | 1 when the check's level is pass or warn, 0 when fail or unknown |
+//! | `heartbeat_check_level` | `kind`, `name`, `level` | 1 for the current level, 0 for the other three of pass, warn, fail, unknown |
+//! | `heartbeat_check_duration_seconds` | `kind`, `name` | histogram of run durations (a timed-out run counts its timeout); buckets 5 ms to 10 s |
+//! | `heartbeat_check_runs_total` | `kind`, `name`, `result` | runs by what they returned: `pass`, `warn`, `fail` (a timeout, panic or lost run is `fail`), before the thresholds and `critical = false` apply |
+//! | `heartbeat_check_last_success_timestamp_seconds` | `kind`, `name` | when the last passing or warning run started (Unix time), 0 if none did |
+//! | `heartbeat_build_info` | `version` (heartbeat's), `rustc`, `profile` | 1 |
+//!
+//! `kind` is `readiness`, `liveliness`, `environ` or `health`. A check that no request has
+//! run yet (and a background check before its first run ends) is `unknown`: `up` is 0.
+//!
 //! # Cargo features
 //!
 //! None is on by default. The items behind a feature are documented when it is on (docs.rs
@@ -180,6 +199,7 @@ pub mod checks;
 mod engine;
 mod environ;
 pub mod lifecycle;
+mod metrics;
 mod outcome;
 mod provided;
 mod registry;
@@ -206,6 +226,7 @@ pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
 /// ```
 #[doc(inline)]
 pub use heartbeat_macros::readiness_probe;
+pub use metrics::Metrics;
 
 /// Registers a check of `/.well-known/heartbeat/liveliness`: is this process still working, or
 /// should kubelet restart it? The options and rules of [`readiness_probe`] apply.

@@ -16,6 +16,7 @@ use crate::lifecycle::Lifecycle;
 mod auth;
 mod environ;
 mod health;
+mod metrics;
 mod probes;
 mod wire;
 
@@ -28,6 +29,10 @@ pub(crate) struct Endpoints {
     pub(crate) secret: Option<String>,
     /// Whether the environ endpoint asks for the secret too.
     pub(crate) protect_environ: bool,
+    /// Whether the metrics endpoint asks for the secret.
+    pub(crate) protect_metrics: bool,
+    /// Every check, as metrics (served when the router has a metrics path).
+    pub(crate) series: Arc<crate::metrics::Series>,
     pub(crate) failure_status: StatusCode,
     pub(crate) lifecycle: Lifecycle,
     pub(crate) started: Instant,
@@ -45,6 +50,7 @@ impl Endpoints {
         lifecycle: Lifecycle,
     ) -> Self {
         let background = Background::new(checks.iter().flatten(), lifecycle.clone());
+        let series = Arc::new(crate::metrics::Series::new(checks.iter().flatten()));
         let [readiness, liveliness, environ, health] = checks.map(Endpoint::new);
         Endpoints {
             background,
@@ -54,6 +60,8 @@ impl Endpoints {
             health,
             secret,
             protect_environ,
+            protect_metrics: false,
+            series,
             failure_status,
             lifecycle,
             started: Instant::now(),
@@ -95,11 +103,13 @@ impl Endpoint {
     }
 }
 
-/// The path prefixes of the two endpoint families.
+/// The path prefixes of the two endpoint families, and the metrics path.
 #[derive(Debug, Clone)]
 pub(crate) struct Paths {
     pub(crate) well_known: String,
     pub(crate) health: String,
+    /// Where the metrics are served (`None`: nowhere).
+    pub(crate) metrics: Option<String>,
 }
 
 impl Default for Paths {
@@ -107,6 +117,7 @@ impl Default for Paths {
         Paths {
             well_known: "/.well-known/heartbeat".to_owned(),
             health: "/health".to_owned(),
+            metrics: None,
         }
     }
 }
@@ -119,8 +130,10 @@ impl Paths {
             ("well_known_prefix", &self.well_known),
             ("health_prefix", &self.health),
         ];
+        let metrics = self.metrics.as_ref().map(|path| ("metrics_path", path));
         let mut problems: Vec<String> = settings
             .into_iter()
+            .chain(metrics)
             .filter(|(_, prefix)| {
                 !prefix.starts_with('/')
                     || prefix.len() < 2
@@ -130,7 +143,8 @@ impl Paths {
                     || prefix.split('/').any(|segment| segment.starts_with(':'))
             })
             .map(|(setting, prefix)| {
-                format!("`.{setting}({prefix:?})` is not a path prefix: it must start with `/`, not end with `/`, hold none of `{{ }} * ? #` and no segment starting with `:`, as in \"/health\"")
+                let what = if setting == "metrics_path" { "path" } else { "path prefix" };
+                format!("`.{setting}({prefix:?})` is not a {what}: it must start with `/`, not end with `/`, hold none of `{{ }} * ? #` and no segment starting with `:`, as in \"/health\"")
             })
             .collect();
         if problems.is_empty() {
@@ -143,9 +157,19 @@ impl Paths {
                 .collect();
             shared.dedup();
             if !shared.is_empty() {
+                let mut named = vec![
+                    format!("`.well_known_prefix({:?})`", self.well_known),
+                    format!("`.health_prefix({:?})`", self.health),
+                ];
+                named.extend(
+                    self.metrics
+                        .iter()
+                        .map(|p| format!("`.metrics_path({p:?})`")),
+                );
+                let last = named.pop().unwrap_or_default();
                 problems.push(format!(
-                    "`.well_known_prefix({:?})` and `.health_prefix({:?})` both serve {shared:?}; give prefixes whose routes do not meet, as the defaults \"/.well-known/heartbeat\" and \"/health\" do",
-                    self.well_known, self.health
+                    "{} and {last} both serve {shared:?}; give paths whose routes do not meet, as the defaults \"/.well-known/heartbeat\" and \"/health\" do",
+                    named.join(", ")
                 ));
             }
         }
@@ -154,8 +178,12 @@ impl Paths {
 
     /// Every route of the router: one list for the router and for [`Paths::problems`].
     fn routes(&self) -> Vec<(String, MethodRouter<Arc<Endpoints>>)> {
-        let Paths { well_known, health } = self;
-        vec![
+        let Paths {
+            well_known,
+            health,
+            metrics: metrics_path,
+        } = self;
+        let mut routes = vec![
             (format!("{well_known}/readiness"), get(probes::readiness)),
             (format!("{well_known}/liveliness"), get(probes::liveliness)),
             // Kubernetes says "liveness": the same endpoint under that name.
@@ -164,7 +192,11 @@ impl Paths {
             (health.clone(), get(health::health)),
             (format!("{health}/"), get(health::health)),
             (format!("{health}/ping"), get(health::ping)),
-        ]
+        ];
+        if let Some(path) = metrics_path {
+            routes.push((path.clone(), get(metrics::metrics)));
+        }
+        routes
     }
 }
 
