@@ -3,11 +3,13 @@
 //! it as ignored instead of passing it without a server. `source <(bash ../.ci/services)` sets
 //! the URLs; with `HEARTBEAT_REQUIRE_SERVERS=1` (CI) a missing URL stops the build.
 
-/// Each server: the environment variable with its URL, and the `cfg` set when it is there.
-const SERVERS: [(&str, &str); 3] = [
+/// Each server: the environment variable with its URL (for Prometheus: the path of its
+/// binary, which the tests start themselves), and the `cfg` set when it is there.
+const SERVERS: [(&str, &str); 4] = [
     ("HEARTBEAT_TEST_POSTGRES_URL", "heartbeat_postgres"),
     ("HEARTBEAT_TEST_MYSQL_URL", "heartbeat_mysql"),
     ("HEARTBEAT_TEST_REDIS_URL", "heartbeat_redis"),
+    ("HEARTBEAT_TEST_PROMETHEUS", "heartbeat_prometheus"),
 ];
 
 const REQUIRE_SERVERS: &str = "HEARTBEAT_REQUIRE_SERVERS";
