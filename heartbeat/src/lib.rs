@@ -143,6 +143,9 @@
 //!
 //! `kind` is `readiness`, `liveliness`, `environ` or `health`. A check that no request has
 //! run yet (and a background check before its first run ends) is `unknown`: `up` is 0.
+//! [`Heartbeat::protect_metrics`] puts the endpoint behind the `/health/` secret. To serve the
+//! same series from your own `/metrics`, give a [`Metrics`] to [`Heartbeat::metrics`] (with the
+//! `prometheus-client` feature, register it into your `prometheus_client` registry).
 //!
 //! # Cargo features
 //!
@@ -155,12 +158,13 @@
 //! | `http` | `checks::Http`: a URL answers with the expected status | reqwest 0.13, no TLS | 1.85 |
 //! | `postgres`, `mysql`, `sqlite` | `checks::Sql` and `checks::{postgres, mysql, sqlite}`: `SELECT 1` on an sqlx pool | sqlx 0.9 | 1.94 |
 //! | `redis` | `checks::Redis` and `checks::redis`: `PING` answers `PONG` | redis 1.8 | 1.88 |
+//! | `prometheus-client` | [`Metrics`] as a `prometheus_client` collector, for the application's own registry ([metrics](#metrics) are served without it) | prometheus-client 0.25 | 1.85 |
 //!
 //! The checks take your own pool or client, so your `sqlx`, `redis` or `reqwest` must be the
 //! version in the table: an sqlx 0.8 pool is another type than sqlx 0.9's ("expected
 //! `Pool<Sqlite>`, found a different `Pool<Sqlite>`").
 //!
-//! The minimum supported Rust version is 1.85 for the default features, `linkme` and `http`;
+//! The minimum supported Rust version is 1.85 for the default features, `linkme`, `http` and `prometheus-client`;
 //! the other features need what their client library needs. Raising it is a deliberate change,
 //! listed in the changelog and never made in a patch release.
 //!

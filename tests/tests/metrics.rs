@@ -561,3 +561,55 @@ async fn promtool_accepts_the_exposition() {
     assert!(output.status.success(), "promtool: {said}\n{text}");
     assert!(said.trim().is_empty(), "promtool's lint: {said}\n{text}");
 }
+
+/// The README's scrape config and alert rule, as Prometheus reads them.
+#[test]
+#[cfg_attr(
+    not(heartbeat_prometheus),
+    ignore = "needs promtool: HEARTBEAT_TEST_PROMETHEUS was not set at build time (source <(bash .ci/services))"
+)]
+fn the_readmes_scrape_config_and_alert_rule_pass_promtool() {
+    use std::process::Command;
+
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("\n## Metrics\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("a Metrics section");
+    let yaml: Vec<&str> = section
+        .split("```yaml\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap())
+        .collect();
+    assert_eq!(yaml.len(), 2, "a scrape config and a rule file");
+    let (config, rules) = (yaml[0], yaml[1]);
+    assert!(rules.contains("expr: heartbeat_check_up == 0\n") && rules.contains("for: 1m\n"));
+
+    let dir = std::env::temp_dir().join(format!("heartbeat-readme-yaml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "s3cret").unwrap();
+    // The secret's file must exist for promtool: the README's path, moved to the test's.
+    let config = config.replace(
+        "/etc/prometheus/myapp-health-secret",
+        &secret.display().to_string(),
+    );
+    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+    std::fs::write(dir.join("rules.yml"), rules).unwrap();
+    let promtool = prometheus_support::binary().with_file_name("promtool");
+    for (what, file) in [("config", "prometheus.yml"), ("rules", "rules.yml")] {
+        let output = Command::new(&promtool)
+            .args(["check", what])
+            .arg(dir.join(file))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "promtool check {what}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
