@@ -63,6 +63,9 @@ pub(crate) const THOUSAND: usize = 1_000;
 /// The period of those background checks.
 pub(crate) const EVERY: Duration = Duration::from_secs(10);
 
+/// The metrics of the `/h100` router: the same 100 checks as its `/health/`.
+const METRICS_MANY: &str = "/h100/metrics";
+
 /// The plain handler's path.
 const PLAIN: &str = "/plain";
 /// The path of a plain handler that builds readiness's JSON with serde_json per request.
@@ -165,7 +168,7 @@ pub(crate) async fn router() -> BenchResult<Router> {
         )?)
         .merge(shape(
             "/h100",
-            cached_async(bare(), MANY, Heartbeat::health_check),
+            cached_async(bare(), MANY, Heartbeat::health_check).metrics_path(METRICS_MANY),
         )?)
         .merge(shape(
             "/c1000",
@@ -377,6 +380,7 @@ struct Counts {
     health_none: f64,
     health_many: f64,
     health_many_alone: f64,
+    metrics_many_alone: f64,
     thousand_cached_alone: f64,
     cold_async: f64,
     cold_sync: f64,
@@ -397,6 +401,7 @@ async fn measure(callgrind: &mut Callgrind, addr: SocketAddr) -> BenchResult<Cou
         health_none: at("/r0/health/", together).await?,
         health_many: at("/h100/health/", together).await?,
         health_many_alone: at("/h100/health/", alone).await?,
+        metrics_many_alone: at(METRICS_MANY, alone).await?,
         thousand_cached_alone: at("/c1000/readiness", alone).await?,
         cold_async: at("/ca/readiness", together).await?,
         cold_sync: at("/cs/readiness", together).await?,
@@ -646,6 +651,19 @@ fn rows(c: &Counts, b: &Background) -> Vec<Row> {
             c.health_many,
             p,
             &Goal::no_worse(BEFORE_HEALTH_MANY),
+        ),
+        Row::new(
+            format!(
+                "callgrind: a metrics scrape (Prometheus text) of the same {MANY} checks, requests {} ms apart (plain column: their `/health/`)",
+                ALONE_GAP.as_millis()
+            ),
+            instr(c.metrics_many_alone),
+            instr(c.health_many_alone),
+            format!(
+                "{:.2}× `/health/` (issue 15: a scrape costs less)",
+                c.metrics_many_alone / c.health_many_alone
+            ),
+            Met::from(c.metrics_many_alone < c.health_many_alone),
         ),
         Row::new(
             format!(

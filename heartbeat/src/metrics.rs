@@ -8,9 +8,10 @@
 //! built ([`Series::new`]).
 
 use std::fmt::{self, Write as _};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::body::Bytes;
 use tokio::time::Instant;
 
 use crate::engine::{BUCKETS, Monitor, State, Tally};
@@ -133,7 +134,7 @@ impl Metrics {
     pub fn text(&self) -> String {
         self.series
             .get()
-            .map(|s| s.render(Format::Text))
+            .map(|s| String::from_utf8_lossy(&s.render(Format::Text)).into_owned())
             .unwrap_or_default()
     }
 
@@ -141,7 +142,9 @@ impl Metrics {
     /// (`Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8`).
     pub fn openmetrics(&self) -> String {
         match self.series.get() {
-            Some(series) => series.render(Format::OpenMetrics),
+            Some(series) => {
+                String::from_utf8_lossy(&series.render(Format::OpenMetrics)).into_owned()
+            }
             None => "# EOF\n".to_owned(),
         }
     }
@@ -162,6 +165,33 @@ pub(crate) struct Series {
     monitors: Vec<Arc<Monitor>>,
     /// `kind="…",name="…"` of each check, in the same order.
     labels: Vec<String>,
+    /// What the last scrape wrote.
+    written: Mutex<Scraped>,
+}
+
+/// What the last scrape wrote: each check's sample lines (in the order of the checks), and the
+/// whole body, given again while no check changed.
+struct Scraped {
+    checks: Vec<Written>,
+    body: Option<(Format, Bytes)>,
+}
+
+impl Reading {
+    /// What `state` (`None`: not run yet) and `tally`, read at `now` (`wall` on the system
+    /// clock), show.
+    fn of(state: Option<&State>, tally: Tally, now: Instant, wall: SystemTime) -> Reading {
+        let last_success = state
+            .and_then(|s| s.last_success)
+            .and_then(|at| wall.checked_sub(now.saturating_duration_since(at)))
+            .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+            .unwrap_or(Duration::ZERO)
+            .as_secs_f64();
+        Reading {
+            level: level(state),
+            last_success,
+            tally,
+        }
+    }
 }
 
 /// What a scrape reads of one check.
@@ -187,10 +217,19 @@ impl Series {
                 labels
             })
             .collect();
-        Series { monitors, labels }
+        let written = Mutex::new(Scraped {
+            checks: monitors.iter().map(|_| Written::default()).collect(),
+            body: None,
+        });
+        Series {
+            monitors,
+            labels,
+            written,
+        }
     }
 
     /// Every check, read now, in order.
+    #[cfg(feature = "prometheus-client")]
     pub(crate) fn read(&self) -> Vec<Reading> {
         let now = Instant::now();
         let wall = SystemTime::now();
@@ -198,18 +237,7 @@ impl Series {
             .iter()
             .map(|monitor| {
                 let (state, tally) = monitor.reading(now);
-                let last_success = state
-                    .as_ref()
-                    .and_then(|s| s.last_success)
-                    .and_then(|at| wall.checked_sub(now.saturating_duration_since(at)))
-                    .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
-                    .unwrap_or(Duration::ZERO)
-                    .as_secs_f64();
-                Reading {
-                    level: level(state.as_deref()),
-                    last_success,
-                    tally,
-                }
+                Reading::of(state.as_deref(), tally, now, wall)
             })
             .collect()
     }
@@ -222,112 +250,143 @@ impl Series {
             .map(|m| (m.info.kind.as_str(), m.info.name()))
     }
 
-    /// Every series, in `format`, read now.
-    pub(crate) fn render(&self, format: Format) -> String {
-        let readings = self.read();
-        // About 1.5 kB per check: reserved once.
-        let mut out = String::with_capacity(1024 + 1536 * self.monitors.len());
-        let checks = || self.labels.iter().zip(readings.iter());
-
-        family(&mut out, format, "heartbeat_check_up", "gauge", HELP_UP);
-        for (labels, reading) in checks() {
-            let up = reading.level.is_ok();
-            sample(
-                &mut out,
-                "heartbeat_check_up",
-                labels,
-                "",
-                if up { "1" } else { "0" },
-            );
-        }
-
-        family(
-            &mut out,
-            format,
-            "heartbeat_check_level",
-            "gauge",
-            HELP_LEVEL,
-        );
-        for (labels, reading) in checks() {
-            let current = reading.level;
-            for each in LEVELS {
-                let extra = match each {
-                    Level::Pass => ",level=\"pass\"",
-                    Level::Warn => ",level=\"warn\"",
-                    Level::Fail => ",level=\"fail\"",
-                    Level::Unknown => ",level=\"unknown\"",
-                };
-                let value = if each == current { "1" } else { "0" };
-                sample(&mut out, "heartbeat_check_level", labels, extra, value);
+    /// Every series, in `format`, read now. Each check's sample lines are written once per
+    /// state it reaches, kept ([`Written`]), and copied into every scrape while it keeps that
+    /// state; while no check changed, the last body is given again (shared, not copied).
+    pub(crate) fn render(&self, format: Format) -> Bytes {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let mut scraped = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        let Scraped { checks, body } = &mut *scraped;
+        let mut changed = false;
+        for ((monitor, labels), kept) in self
+            .monitors
+            .iter()
+            .zip(self.labels.iter())
+            .zip(checks.iter_mut())
+        {
+            let (state, tally) = monitor.reading(now);
+            let same = match (&kept.from, &state) {
+                (Some((Some(was), runs)), Some(state)) => {
+                    Arc::ptr_eq(was, state) && *runs == tally.runs()
+                }
+                (Some((None, runs)), None) => *runs == tally.runs(),
+                _ => false,
+            };
+            if !same {
+                let runs = tally.runs();
+                let reading = Reading::of(state.as_deref(), tally, now, wall);
+                kept.write(labels, &reading);
+                kept.from = Some((state, runs));
+                changed = true;
             }
         }
-
-        family(
-            &mut out,
-            format,
-            "heartbeat_check_duration_seconds",
-            "histogram",
-            HELP_DURATION,
-        );
-        for (labels, Reading { tally, .. }) in checks() {
-            let mut cumulative = 0;
-            for (le, count) in LE.iter().zip(tally.buckets.iter()) {
-                cumulative += count;
-                let _ = writeln!(
-                    out,
-                    "heartbeat_check_duration_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}"
-                );
-            }
-            let runs = tally.runs();
-            let _ = writeln!(
-                out,
-                "heartbeat_check_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {runs}"
-            );
-            let _ = write!(out, "heartbeat_check_duration_seconds_sum{{{labels}}} ");
-            float(&mut out, tally.total.as_secs_f64());
-            let _ = writeln!(
-                out,
-                "\nheartbeat_check_duration_seconds_count{{{labels}}} {runs}"
-            );
+        match body {
+            Some((was, body)) if !changed && *was == format => return body.clone(),
+            _ => {}
         }
-
-        family(
-            &mut out,
-            format,
-            "heartbeat_check_runs_total",
-            "counter",
-            HELP_RUNS,
-        );
-        for (labels, Reading { tally, .. }) in checks() {
-            for (result, count) in RESULTS.iter().zip(tally.results.iter()) {
-                let _ = writeln!(
-                    out,
-                    "heartbeat_check_runs_total{{{labels},result=\"{result}\"}} {count}"
-                );
+        let samples: usize = checks
+            .iter()
+            .map(|w| w.lines.iter().map(String::len).sum::<usize>())
+            .sum();
+        let mut out = String::with_capacity(2048 + samples);
+        let families = [
+            ("heartbeat_check_up", "gauge", HELP_UP),
+            ("heartbeat_check_level", "gauge", HELP_LEVEL),
+            (
+                "heartbeat_check_duration_seconds",
+                "histogram",
+                HELP_DURATION,
+            ),
+            ("heartbeat_check_runs_total", "counter", HELP_RUNS),
+            (
+                "heartbeat_check_last_success_timestamp_seconds",
+                "gauge",
+                HELP_LAST_SUCCESS,
+            ),
+        ];
+        for (i, (name, kind, help)) in families.into_iter().enumerate() {
+            family(&mut out, format, name, kind, help);
+            for kept in checks.iter() {
+                out.push_str(&kept.lines[i]);
             }
         }
-
-        family(
-            &mut out,
-            format,
-            "heartbeat_check_last_success_timestamp_seconds",
-            "gauge",
-            HELP_LAST_SUCCESS,
-        );
-        for (labels, reading) in checks() {
-            let _ = write!(
-                out,
-                "heartbeat_check_last_success_timestamp_seconds{{{labels}}} "
-            );
-            float(&mut out, reading.last_success);
-            out.push('\n');
-        }
-
         build_info(&mut out, format);
         if format == Format::OpenMetrics {
             out.push_str("# EOF\n");
         }
+        let out = Bytes::from(out);
+        *body = Some((format, out.clone()));
         out
+    }
+}
+
+/// One check's sample lines as last written, one string per family (in [`Series::render`]'s
+/// order); the same in both formats. Kept with what they were written from: the state (held,
+/// so its address is not reused while compared) and the number of runs.
+#[derive(Default)]
+struct Written {
+    from: Option<(Option<Arc<State>>, u64)>,
+    lines: [String; 5],
+}
+
+impl Written {
+    fn write(&mut self, labels: &str, reading: &Reading) {
+        for lines in &mut self.lines {
+            lines.clear();
+        }
+        let [up, levels, durations, runs, last] = &mut self.lines;
+        let value = if reading.level.is_ok() { "1" } else { "0" };
+        sample(up, "heartbeat_check_up", labels, "", value);
+
+        for each in LEVELS {
+            let extra = match each {
+                Level::Pass => ",level=\"pass\"",
+                Level::Warn => ",level=\"warn\"",
+                Level::Fail => ",level=\"fail\"",
+                Level::Unknown => ",level=\"unknown\"",
+            };
+            let value = if each == reading.level { "1" } else { "0" };
+            sample(levels, "heartbeat_check_level", labels, extra, value);
+        }
+
+        let tally = &reading.tally;
+        let mut cumulative = 0;
+        for (le, count) in LE.iter().zip(tally.buckets.iter()) {
+            cumulative += count;
+            let _ = writeln!(
+                durations,
+                "heartbeat_check_duration_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let count = tally.runs();
+        let _ = writeln!(
+            durations,
+            "heartbeat_check_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+        );
+        let _ = write!(
+            durations,
+            "heartbeat_check_duration_seconds_sum{{{labels}}} "
+        );
+        float(durations, tally.total.as_secs_f64());
+        let _ = writeln!(
+            durations,
+            "\nheartbeat_check_duration_seconds_count{{{labels}}} {count}"
+        );
+
+        for (result, count) in RESULTS.iter().zip(tally.results.iter()) {
+            let _ = writeln!(
+                runs,
+                "heartbeat_check_runs_total{{{labels},result=\"{result}\"}} {count}"
+            );
+        }
+
+        let _ = write!(
+            last,
+            "heartbeat_check_last_success_timestamp_seconds{{{labels}}} "
+        );
+        float(last, reading.last_success);
+        last.push('\n');
     }
 }
 

@@ -613,3 +613,36 @@ fn the_readmes_scrape_config_and_alert_rule_pass_promtool() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_scrape_after_a_change_shows_it_and_one_without_gives_the_same_body() {
+    use std::sync::atomic::AtomicBool;
+
+    let up = Arc::new(AtomicBool::new(true));
+    let read = Arc::clone(&up);
+    let app: axum::Router = bare()
+        .default_cache(Duration::ZERO)
+        .readiness(Check::new("flag", move || read.load(Ordering::SeqCst)))
+        .into_router();
+    let flag = r#"kind="readiness",name="flag""#;
+    assert_eq!(get(&app, READINESS).await.status, 200);
+    let first = get(&app, "/metrics").await.text();
+    assert_eq!(get(&app, "/metrics").await.text(), first);
+    assert_eq!(value(&first, &format!("heartbeat_check_up{{{flag}}}")), 1.0);
+
+    up.store(false, Ordering::SeqCst);
+    assert_eq!(get(&app, READINESS).await.status, 500);
+    let text = get(&app, "/metrics").await.text();
+    assert_eq!(value(&text, &format!("heartbeat_check_up{{{flag}}}")), 0.0);
+    let series = format!("heartbeat_check_runs_total{{{flag},result=\"fail\"}}");
+    assert_eq!(value(&text, &series), 1.0);
+    let series = format!("heartbeat_check_runs_total{{{flag},result=\"pass\"}}");
+    assert_eq!(value(&text, &series), 1.0);
+
+    up.store(true, Ordering::SeqCst);
+    assert_eq!(get(&app, READINESS).await.status, 200);
+    let text = get(&app, "/metrics").await.text();
+    assert_eq!(value(&text, &format!("heartbeat_check_up{{{flag}}}")), 1.0);
+    let series = format!("heartbeat_check_runs_total{{{flag},result=\"pass\"}}");
+    assert_eq!(value(&text, &series), 2.0);
+}
