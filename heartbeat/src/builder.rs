@@ -172,6 +172,27 @@ impl Heartbeat {
     /// Asks for `/health/`'s secret on the metrics endpoint (off by default): a Prometheus
     /// scrape config then sends it with `authorization: {credentials: …}` (a Bearer token).
     /// The router needs a secret and a [`Heartbeat::metrics_path`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use tower::ServiceExt;
+    ///
+    /// let app: axum::Router = heartbeat::Heartbeat::new()
+    ///     .health_secret("s3cret")
+    ///     .metrics_path("/metrics")
+    ///     .protect_metrics()
+    ///     .into_router();
+    /// let scrape = |token: &str| {
+    ///     axum::http::Request::get("/metrics")
+    ///         .header("authorization", format!("Bearer {token}"))
+    ///         .body(axum::body::Body::empty())
+    ///         .unwrap()
+    /// };
+    /// assert_eq!(app.clone().oneshot(scrape("nope")).await.unwrap().status(), 401);
+    /// assert_eq!(app.oneshot(scrape("s3cret")).await.unwrap().status(), 200);
+    /// # }
+    /// ```
     pub fn protect_metrics(mut self) -> Self {
         self.protect_metrics = true;
         self
