@@ -147,6 +147,12 @@
 //! same series from your own `/metrics`, give a [`Metrics`] to [`Heartbeat::metrics`] (with the
 //! `prometheus-client` feature, register it into your `prometheus_client` registry).
 //!
+//! # Status changes
+//!
+//! [`subscribe()`] is a stream of every change of a check's level ([`StatusChange`]: kind,
+//! name, from, to, message, when), published when a run's result is recorded; it never makes a
+//! probe wait.
+//!
 //! # Cargo features
 //!
 //! None is on by default. The items behind a feature are documented when it is on (docs.rs
@@ -209,6 +215,7 @@ mod provided;
 mod registry;
 mod routes;
 mod rules;
+mod status;
 
 pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
 /// Registers a check of `/.well-known/heartbeat/readiness`: is this instance ready for traffic?
@@ -231,6 +238,7 @@ pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
 #[doc(inline)]
 pub use heartbeat_macros::readiness_probe;
 pub use metrics::Metrics;
+pub use status::{CHANGES_KEPT, StatusChange, Subscription, subscribe};
 
 /// Registers a check of `/.well-known/heartbeat/liveliness`: is this process still working, or
 /// should kubelet restart it? The options and rules of [`readiness_probe`] apply.

@@ -267,6 +267,7 @@ impl Monitor {
     fn expire(&self, id: u64) -> Option<Arc<State>> {
         let mut answer = None;
         let mut recorded = None;
+        let mut from = None;
         let now = Instant::now();
         self.slot.send_if_modified(|slot| {
             if let Some(current) = slot.current.as_ref().filter(|s| s.run >= id) {
@@ -285,6 +286,7 @@ impl Monitor {
                 Phase::Queued(since) => (since, self.not_started()),
                 Phase::Started(since) => (since, format!("timed out after {:?}", self.timeout)),
             };
+            from = slot.current.as_ref().map(|c| c.outcome.level());
             recorded = slot.record(
                 id,
                 Outcome::fail(message),
@@ -297,6 +299,7 @@ impl Monitor {
         });
         if let Some((state, change)) = &recorded {
             self.log.state(&self.span(), state, change);
+            crate::status::publish(&self.info, from, state);
         }
         answer
     }

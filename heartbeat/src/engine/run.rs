@@ -111,6 +111,7 @@ impl Monitor {
     ) {
         let mut recorded = None;
         let mut late = None;
+        let mut from = None;
         let lost = matches!(end, End::Lost);
         self.slot.send_modify(|slot| {
             let expired = match &slot.running {
@@ -142,6 +143,7 @@ impl Monitor {
                     "the run ended without a result: its task was dropped (did the runtime that ran it shut down?)",
                 ),
             };
+            from = slot.current.as_ref().map(|c| c.outcome.level());
             recorded = slot.record(id, outcome, (started, duration), lost, self.recording);
         });
         if let Some(what) = late {
@@ -149,6 +151,7 @@ impl Monitor {
         }
         if let Some((state, change)) = recorded {
             self.log.state(span, &state, &change);
+            crate::status::publish(&self.info, from, &state);
         }
     }
 
