@@ -2,8 +2,8 @@
 //! output.
 //!
 //! Every served check is a [`Monitor`]: its settings and a watch channel holding its [`Slot`]
-//! (the current [`State`] and the run in flight). A request asks a set of checks ([`Checks`])
-//! for their states; each check answers from its state while it is fresh (younger than its
+//! (the current [`State`] and the run in flight). A request asks a set of checks ([`Checks`],
+//! in `checks.rs`) for their states; each check answers from its state while it is fresh (younger than its
 //! cache time, counted from the run's start), joins the run in flight, or starts one. A run is
 //! owned by nobody but itself ([`run`]): it outlives the request that started it, and its guard
 //! leaves a result and frees the check however it ends. A waiting request never waits past the
@@ -12,21 +12,16 @@
 //! checks share one evaluation, so memory grows with the checks, not with requests × checks.
 
 mod background;
+mod checks;
 mod log;
 mod run;
 mod state;
 mod threads;
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures_util::FutureExt;
-use futures_util::future::{Shared, join_all};
-use smallvec::SmallVec;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -36,6 +31,7 @@ use crate::outcome::Outcome;
 use crate::registry::{CheckInfo, Runner};
 
 pub(crate) use self::background::Background;
+pub(crate) use self::checks::{Answer, Checks};
 pub(crate) use self::run::deadline;
 pub(crate) use self::state::{BUCKETS, State, Tally};
 pub(crate) use self::threads::MAX_THREADS;
@@ -339,198 +335,5 @@ impl Monitor {
     /// The span every run and log line of this check is in.
     fn span(&self) -> tracing::Span {
         tracing::info_span!("heartbeat_check", kind = %self.info.kind, name = %self.info.name)
-    }
-}
-
-/// What one evaluation gives every request that shared it: the states, in selection order.
-pub(crate) struct Evaluated {
-    /// When the evaluation asked (for all of its requests: their answers are the same).
-    asked: Instant,
-    states: Vec<Arc<State>>,
-}
-
-/// One evaluation of a set of checks, shared by every request that asks for the same set
-/// while it runs.
-type Evaluation = Shared<Pin<Box<dyn Future<Output = Arc<Evaluated>> + Send>>>;
-
-/// At most this many different sets of checks keep their evaluation for sharing.
-const EVALUATIONS: usize = 64;
-
-/// From this many checks on, a read with every state fresh is kept ([`Checks::last`]).
-const KEPT_FROM: usize = 16;
-
-/// A selection of checks by index, as a key (`None`: every check).
-type Selection = Option<Box<[usize]>>;
-
-/// The checks of one endpoint, sorted by name, and the evaluations in flight.
-pub(crate) struct Checks {
-    monitors: Arc<[Arc<Monitor>]>,
-    /// By selection (`None`: every check).
-    evaluations: Mutex<HashMap<Selection, Evaluation>>,
-    /// The last read of a large selection that found every state fresh, with its selection:
-    /// given again while every check still has that same state, so that a storm of requests
-    /// to 1,000 checks neither allocates nor copies 1,000 pointers per request.
-    last: Mutex<Option<(Selection, Arc<Evaluated>)>>,
-}
-
-/// The states of the checks a request asked for, in the order asked.
-pub(crate) struct Answer {
-    /// When the request (or the evaluation it shared) asked: a state that started before this
-    /// was reused.
-    pub(crate) asked: Instant,
-    pub(crate) states: Answered,
-}
-
-/// States read by the request itself, or shared with every request of an evaluation (not
-/// copied for each: with 1,000 checks and 2,000 requests waiting, that would be 16 MB).
-pub(crate) enum Answered {
-    /// Read by the request (a few inline: no allocation for a small endpoint).
-    Read(SmallVec<[Arc<State>; 4]>),
-    Evaluated(Arc<Evaluated>),
-}
-
-impl std::ops::Deref for Answered {
-    type Target = [Arc<State>];
-
-    fn deref(&self) -> &[Arc<State>] {
-        match self {
-            Answered::Read(states) => states,
-            Answered::Evaluated(evaluated) => &evaluated.states,
-        }
-    }
-}
-
-impl Checks {
-    pub(crate) fn new(monitors: Vec<Arc<Monitor>>) -> Self {
-        Checks {
-            monitors: monitors.into(),
-            evaluations: Mutex::default(),
-            last: Mutex::default(),
-        }
-    }
-
-    pub(crate) fn monitors(&self) -> &[Arc<Monitor>] {
-        &self.monitors
-    }
-
-    /// The states of the selected checks (`None`: all), in selection order: at once when all
-    /// are fresh, else from an evaluation shared with concurrent requests for the same set.
-    pub(crate) async fn evaluate(&self, selection: Option<&[usize]>) -> Answer {
-        let asked = Instant::now();
-        let count = selection.map_or(self.monitors.len(), <[usize]>::len);
-        let kept = count >= KEPT_FROM;
-        if kept {
-            if let Some(last) = self.last_read(selection, asked) {
-                return Answer {
-                    asked,
-                    states: Answered::Evaluated(last),
-                };
-            }
-        }
-        let mut states = SmallVec::with_capacity(count);
-        for monitor in self.selected(selection) {
-            match monitor.fresh(asked) {
-                Some(state) => states.push(state),
-                None => break,
-            }
-        }
-        if states.len() < count {
-            drop(states);
-            let evaluated = self.evaluation(selection, asked).await;
-            return Answer {
-                asked: evaluated.asked,
-                states: Answered::Evaluated(evaluated),
-            };
-        }
-        if kept {
-            let read = Arc::new(Evaluated {
-                asked,
-                states: states.into_vec(),
-            });
-            let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-            *last = Some((selection.map(Box::from), Arc::clone(&read)));
-            return Answer {
-                asked,
-                states: Answered::Evaluated(read),
-            };
-        }
-        Answer {
-            asked,
-            states: Answered::Read(states),
-        }
-    }
-
-    /// The last read of `selection`, if every check still has the state it read, fresh at
-    /// `now`.
-    fn last_read(&self, selection: Option<&[usize]>, now: Instant) -> Option<Arc<Evaluated>> {
-        let last = {
-            let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-            let (key, read) = last.as_ref()?;
-            if key.as_deref() != selection {
-                return None;
-            }
-            Arc::clone(read)
-        };
-        let same = self
-            .selected(selection)
-            .zip(last.states.iter())
-            .all(|(monitor, state)| monitor.still(state, now));
-        same.then_some(last)
-    }
-
-    fn selected<'a>(
-        &'a self,
-        selection: Option<&'a [usize]>,
-    ) -> impl Iterator<Item = &'a Arc<Monitor>> + 'a {
-        enum Selected<A, B> {
-            All(A),
-            Some(B),
-        }
-        impl<'a, A, B> Iterator for Selected<A, B>
-        where
-            A: Iterator<Item = &'a Arc<Monitor>>,
-            B: Iterator<Item = &'a Arc<Monitor>>,
-        {
-            type Item = &'a Arc<Monitor>;
-
-            fn next(&mut self) -> Option<Self::Item> {
-                match self {
-                    Selected::All(all) => all.next(),
-                    Selected::Some(some) => some.next(),
-                }
-            }
-        }
-        match selection {
-            None => Selected::All(self.monitors.iter()),
-            Some(indices) => Selected::Some(indices.iter().filter_map(|&i| self.monitors.get(i))),
-        }
-    }
-
-    /// The evaluation in flight for this selection, or a new one.
-    fn evaluation(&self, selection: Option<&[usize]>, asked: Instant) -> Evaluation {
-        let key = selection.map(Box::from);
-        let mut evaluations = self
-            .evaluations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let in_flight = evaluations.get(&key).filter(|e| e.peek().is_none());
-        if let Some(evaluation) = in_flight {
-            return evaluation.clone();
-        }
-        if evaluations.len() >= EVALUATIONS {
-            evaluations.retain(|_, evaluation| evaluation.peek().is_none());
-        }
-        let monitors: Arc<[Arc<Monitor>]> = match selection {
-            None => Arc::clone(&self.monitors),
-            Some(_) => self.selected(selection).cloned().collect(),
-        };
-        let evaluation: Pin<Box<dyn Future<Output = Arc<Evaluated>> + Send>> =
-            Box::pin(async move {
-                let states = join_all(monitors.iter().map(|monitor| monitor.state(asked))).await;
-                Arc::new(Evaluated { asked, states })
-            });
-        let evaluation = evaluation.shared();
-        evaluations.insert(key, evaluation.clone());
-        evaluation
     }
 }
