@@ -13,7 +13,7 @@ use crate::engine::{self, Monitor};
 use crate::lifecycle::Lifecycle;
 use crate::outcome::{IntoOutcome, Outcome};
 use crate::provided::{self, Bind, Values};
-use crate::registry::{self, BoxFuture, CheckInfo, Kind, Levels, Runner, Site};
+use crate::registry::{self, BoxFuture, CheckInfo, Kind, Options, Runner, Site};
 use crate::routes::{self, Endpoints, Paths};
 use crate::rules;
 
@@ -325,7 +325,7 @@ impl Heartbeat {
 
     fn add(mut self, kind: Kind, mut check: Check) -> Self {
         check.info.kind = kind;
-        check.info.default &= kind == Kind::Health;
+        check.info.options.default &= kind == Kind::Health;
         self.added.push(check);
         self
     }
@@ -562,11 +562,11 @@ impl fmt::Debug for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Check")
             .field("name", &self.info.name)
-            .field("default", &self.info.default)
-            .field("timeout", &self.info.timeout)
-            .field("cache", &self.info.cache)
-            .field("levels", &self.info.levels)
-            .field("every", &self.info.every)
+            .field("default", &self.info.options.default)
+            .field("timeout", &self.info.options.timeout)
+            .field("cache", &self.info.options.cache)
+            .field("levels", &self.info.options.levels)
+            .field("every", &self.info.options.every)
             .finish_non_exhaustive()
     }
 }
@@ -605,12 +605,7 @@ impl Check {
         let info = CheckInfo {
             kind: Kind::Health,
             name,
-            default: true,
-            timeout: None,
-            cache: None,
-            levels: Levels::DEFAULT,
-            every: None,
-            max_stale: None,
+            options: Options::DEFAULT,
             site: Site::caller(),
         };
         Check {
@@ -665,53 +660,53 @@ impl Check {
 
     /// This check's timeout (else the router's default applies).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.info.timeout = Some(timeout);
+        self.info.options.timeout = Some(timeout);
         self
     }
 
     /// How long this check's result is reused (else the router's default applies).
     pub fn cache(mut self, cache: Duration) -> Self {
-        self.info.cache = Some(cache);
+        self.info.options.cache = Some(cache);
         self
     }
 
     /// For a health check: whether it joins the `_defaults` set (default true).
     pub fn default(mut self, default: bool) -> Self {
-        self.info.default = default;
+        self.info.options.default = default;
         self
     }
 
     /// `false`: every failure of this check (its timeouts and panics included) shows as a
     /// warning, which answers 200. Default `true`.
     pub fn critical(mut self, critical: bool) -> Self {
-        self.info.levels.critical = critical;
+        self.info.options.levels.critical = critical;
         self
     }
 
     /// The check fails only after this many consecutive failures, and warns ("failing 1 of
     /// 3") before; a check that has never passed fails at once. Default 1.
     pub fn failure_threshold(mut self, threshold: u32) -> Self {
-        self.info.levels.failure_threshold = threshold;
+        self.info.options.levels.failure_threshold = threshold;
         self
     }
 
     /// A failed check passes again only after this many consecutive passes. Default 1.
     pub fn success_threshold(mut self, threshold: u32) -> Self {
-        self.info.levels.success_threshold = threshold;
+        self.info.options.levels.success_threshold = threshold;
         self
     }
 
     /// Runs the check in the background: first when the router starts serving, then `every`
     /// after each run ends (less a small jitter); requests read its state and never run it.
     pub fn every(mut self, every: Duration) -> Self {
-        self.info.every = Some(every);
+        self.info.options.every = Some(every);
         self
     }
 
     /// For a background check: a last run older than this fails the check as stale (default
     /// three times [`Check::every`]).
     pub fn max_stale(mut self, max_stale: Duration) -> Self {
-        self.info.max_stale = Some(max_stale);
+        self.info.options.max_stale = Some(max_stale);
         self
     }
 
@@ -719,7 +714,7 @@ impl Check {
     fn problems(&self) -> impl Iterator<Item = String> + '_ {
         let info = &self.info;
         let name = name_problem(&info.name);
-        let options = rules::broken(info.kind, &rules::Given::of(info));
+        let options = rules::broken(info.kind, &info.options);
         name.into_iter()
             .chain(options.into_iter().map(rules::Rule::message))
             .map(move |problem| {

@@ -103,13 +103,34 @@ impl fmt::Display for Site {
 pub struct CheckInfo {
     pub(crate) kind: Kind,
     pub(crate) name: String,
+    pub(crate) options: Options,
+    pub(crate) site: Site,
+}
+
+/// The options a check was given, by its attribute or on its [`Check`], before the router's
+/// defaults apply: one record for both, so that they cannot differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// For a health check: whether it joins `_defaults`.
     pub(crate) default: bool,
     pub(crate) timeout: Option<Duration>,
     pub(crate) cache: Option<Duration>,
     pub(crate) levels: Levels,
     pub(crate) every: Option<Duration>,
     pub(crate) max_stale: Option<Duration>,
-    pub(crate) site: Site,
+}
+
+impl Options {
+    /// No option given: it joins `_defaults` (for a health check), and the router's timeout
+    /// and cache time apply.
+    pub(crate) const DEFAULT: Options = Options {
+        default: true,
+        timeout: None,
+        cache: None,
+        levels: Levels::DEFAULT,
+        every: None,
+        max_stale: None,
+    };
 }
 
 /// How a check's runs become its level (SPEC §12): `critical` and the two thresholds.
@@ -144,44 +165,46 @@ impl CheckInfo {
 
     /// For a health check: whether it is in the `_defaults` set. Always false for other kinds.
     pub fn is_default(&self) -> bool {
-        self.default
+        self.options.default
     }
 
     /// The check's own timeout, if it set one (else the router's default applies).
     pub fn timeout(&self) -> Option<Duration> {
-        self.timeout
+        self.options.timeout
     }
 
     /// How long the check's own result may be reused, if it set one.
     pub fn cache(&self) -> Option<Duration> {
-        self.cache
+        self.options.cache
     }
 
     /// Whether a failure of the check fails its endpoint (`critical = false`: it warns).
     pub fn is_critical(&self) -> bool {
-        self.levels.critical
+        self.options.levels.critical
     }
 
     /// Consecutive failures before the check fails, once it has passed (default 1).
     pub fn failure_threshold(&self) -> u32 {
-        self.levels.failure_threshold
+        self.options.levels.failure_threshold
     }
 
     /// Consecutive passes before a failed check passes again (default 1).
     pub fn success_threshold(&self) -> u32 {
-        self.levels.success_threshold
+        self.options.levels.success_threshold
     }
 
     /// For a background check: the delay after each run before the next.
     pub fn every(&self) -> Option<Duration> {
-        self.every
+        self.options.every
     }
 
     /// For a background check: how old its last run may be before it fails as stale (the
     /// option given; by default three times [`CheckInfo::every`]).
     pub fn max_stale(&self) -> Option<Duration> {
-        self.max_stale
-            .or_else(|| self.every.map(|every| every.saturating_mul(3)))
+        let Options {
+            every, max_stale, ..
+        } = self.options;
+        max_stale.or_else(|| every.map(|every| every.saturating_mul(3)))
     }
 
     /// Where the check was declared.
@@ -226,12 +249,7 @@ pub struct Registration {
     name: &'static str,
     site: Site,
     func: Func,
-    default: bool,
-    timeout: Option<Duration>,
-    cache: Option<Duration>,
-    levels: Levels,
-    every: Option<Duration>,
-    max_stale: Option<Duration>,
+    options: Options,
 }
 
 #[doc(hidden)]
@@ -244,60 +262,55 @@ impl Registration {
             name,
             site,
             func,
-            default: true,
-            timeout: None,
-            cache: None,
-            levels: Levels::DEFAULT,
-            every: None,
-            max_stale: None,
+            options: Options::DEFAULT,
         }
     }
 
     /// `default = …`: whether a health check joins `_defaults`.
     pub const fn default(mut self, default: bool) -> Self {
-        self.default = default;
+        self.options.default = default;
         self
     }
 
     /// `timeout = "…"`.
     pub const fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.options.timeout = Some(timeout);
         self
     }
 
     /// `cache = "…"`.
     pub const fn cache(mut self, cache: Duration) -> Self {
-        self.cache = Some(cache);
+        self.options.cache = Some(cache);
         self
     }
 
     /// `critical = …`.
     pub const fn critical(mut self, critical: bool) -> Self {
-        self.levels.critical = critical;
+        self.options.levels.critical = critical;
         self
     }
 
     /// `failure_threshold = …` (at least 1: the attribute checks it).
     pub const fn failure_threshold(mut self, threshold: u32) -> Self {
-        self.levels.failure_threshold = threshold;
+        self.options.levels.failure_threshold = threshold;
         self
     }
 
     /// `success_threshold = …` (at least 1: the attribute checks it).
     pub const fn success_threshold(mut self, threshold: u32) -> Self {
-        self.levels.success_threshold = threshold;
+        self.options.levels.success_threshold = threshold;
         self
     }
 
     /// `every = "…"`.
     pub const fn every(mut self, every: Duration) -> Self {
-        self.every = Some(every);
+        self.options.every = Some(every);
         self
     }
 
     /// `max_stale = "…"`.
     pub const fn max_stale(mut self, max_stale: Duration) -> Self {
-        self.max_stale = Some(max_stale);
+        self.options.max_stale = Some(max_stale);
         self
     }
 
@@ -305,12 +318,10 @@ impl Registration {
         let info = CheckInfo {
             kind: self.kind,
             name: self.name.to_owned(),
-            default: self.default && self.kind == Kind::Health,
-            timeout: self.timeout,
-            cache: self.cache,
-            levels: self.levels,
-            every: self.every,
-            max_stale: self.max_stale,
+            options: Options {
+                default: self.options.default && self.kind == Kind::Health,
+                ..self.options
+            },
             site: self.site,
         };
         match self.func {

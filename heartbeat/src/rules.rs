@@ -2,9 +2,7 @@
 //! when the router is built, and the attributes apply the same rules at compile time (both are
 //! held against one table, `heartbeat-macros/src/option_cases.rs`).
 
-use std::time::Duration;
-
-use crate::registry::{CheckInfo, Kind};
+use crate::registry::{Kind, Levels, Options};
 
 /// One broken rule. [`Rule::id`] names it in the shared table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,38 +67,8 @@ impl Rule {
     }
 }
 
-/// The options a rule reads, as the attribute or the builder gave them.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Given {
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) cache: Option<Duration>,
-    pub(crate) every: Option<Duration>,
-    pub(crate) max_stale: Option<Duration>,
-    pub(crate) failure_threshold: u32,
-    pub(crate) success_threshold: u32,
-    /// Whether `critical`, a threshold, `every` or `max_stale` was given.
-    pub(crate) levels_given: bool,
-}
-
-impl Given {
-    pub(crate) fn of(info: &CheckInfo) -> Self {
-        let levels = info.levels;
-        Given {
-            timeout: info.timeout,
-            cache: info.cache,
-            every: info.every,
-            max_stale: info.max_stale,
-            failure_threshold: levels.failure_threshold,
-            success_threshold: levels.success_threshold,
-            levels_given: levels != crate::registry::Levels::DEFAULT
-                || info.every.is_some()
-                || info.max_stale.is_some(),
-        }
-    }
-}
-
 /// Every rule `given` breaks, for a check of `kind`.
-pub(crate) fn broken(kind: Kind, given: &Given) -> Vec<Rule> {
+pub(crate) fn broken(kind: Kind, given: &Options) -> Vec<Rule> {
     let mut rules = Vec::new();
     let mut rule = |broken: bool, rule: Rule| {
         if broken {
@@ -112,11 +80,19 @@ pub(crate) fn broken(kind: Kind, given: &Given) -> Vec<Rule> {
         Rule::ZeroTimeout,
     );
     if kind == Kind::Environ {
-        rule(given.levels_given, Rule::LevelsOnEnviron);
+        let levels_given =
+            given.levels != Levels::DEFAULT || given.every.is_some() || given.max_stale.is_some();
+        rule(levels_given, Rule::LevelsOnEnviron);
         return rules;
     }
-    rule(given.failure_threshold == 0, Rule::ZeroFailureThreshold);
-    rule(given.success_threshold == 0, Rule::ZeroSuccessThreshold);
+    rule(
+        given.levels.failure_threshold == 0,
+        Rule::ZeroFailureThreshold,
+    );
+    rule(
+        given.levels.success_threshold == 0,
+        Rule::ZeroSuccessThreshold,
+    );
     match given.every {
         Some(every) => {
             rule(every.is_zero(), Rule::ZeroEvery);
@@ -139,26 +115,25 @@ pub(crate) fn broken(kind: Kind, given: &Given) -> Vec<Rule> {
 mod tests {
     include!("../../heartbeat-macros/src/option_cases.rs");
 
-    use super::{Given, broken};
-    use crate::registry::Kind;
+    use super::broken;
+    use crate::registry::{Kind, Levels, Options};
     use std::time::Duration;
 
     #[test]
     fn the_option_rules_are_the_shared_table() {
         for case in OPTION_CASES {
             let ms = |ms: Option<u64>| ms.map(Duration::from_millis);
-            let given = Given {
+            let given = Options {
                 timeout: ms(case.timeout_ms),
                 cache: ms(case.cache_ms),
                 every: ms(case.every_ms),
                 max_stale: ms(case.max_stale_ms),
-                failure_threshold: case.failure_threshold.unwrap_or(1),
-                success_threshold: case.success_threshold.unwrap_or(1),
-                levels_given: case.failure_threshold.is_some()
-                    || case.success_threshold.is_some()
-                    || case.critical.is_some()
-                    || case.every_ms.is_some()
-                    || case.max_stale_ms.is_some(),
+                levels: Levels {
+                    critical: case.critical.unwrap_or(true),
+                    failure_threshold: case.failure_threshold.unwrap_or(1),
+                    success_threshold: case.success_threshold.unwrap_or(1),
+                },
+                ..Options::DEFAULT
             };
             let kind = if case.environ {
                 Kind::Environ

@@ -74,8 +74,8 @@ enum Next {
 impl Monitor {
     pub(crate) fn new(check: Check, default_timeout: Duration, default_cache: Duration) -> Self {
         let (info, runner) = check.into_parts();
-        let levels = info.levels;
-        let schedule = info.every.map(|every| Schedule {
+        let levels = info.options.levels;
+        let schedule = info.options.every.map(|every| Schedule {
             every,
             unknown: Arc::new(State::unknown(levels)),
         });
@@ -83,12 +83,14 @@ impl Monitor {
             // The router's default timeout is cut to the period; no run is ever reused by a
             // request, so each background run runs.
             Some(schedule) => (
-                info.timeout.unwrap_or(default_timeout.min(schedule.every)),
+                info.options
+                    .timeout
+                    .unwrap_or(default_timeout.min(schedule.every)),
                 Duration::ZERO,
             ),
             None => (
-                info.timeout.unwrap_or(default_timeout),
-                info.cache.unwrap_or(default_cache),
+                info.options.timeout.unwrap_or(default_timeout),
+                info.options.cache.unwrap_or(default_cache),
             ),
         };
         Monitor {
@@ -110,10 +112,10 @@ impl Monitor {
     /// The current state if it may stand for a run asked for at `now`. A background check's
     /// state always may: requests never run it.
     fn fresh(&self, now: Instant) -> Option<Arc<State>> {
-        let slot = self.slot.borrow();
-        if let Some(schedule) = &self.schedule {
-            return Some(self.scheduled(schedule, slot.current.as_ref(), now));
+        if self.schedule.is_some() {
+            return self.read_scheduled(now);
         }
+        let slot = self.slot.borrow();
         let current = slot.current.as_ref()?;
         current.is_fresh(now).then(|| Arc::clone(current))
     }
@@ -130,6 +132,13 @@ impl Monitor {
             (None, Some(current)) => Arc::ptr_eq(state, current) && current.is_fresh(now),
             (None, None) => false,
         }
+    }
+
+    /// A background check's state as a request at `now` reads it; `None` for any other check.
+    fn read_scheduled(&self, now: Instant) -> Option<Arc<State>> {
+        let schedule = self.schedule.as_ref()?;
+        let slot = self.slot.borrow();
+        Some(self.scheduled(schedule, slot.current.as_ref(), now))
     }
 
     /// What a request at `now` reads of a background check: unknown before its first run
@@ -178,9 +187,8 @@ impl Monitor {
     /// down while this request, on another runtime, waited for it) is run once more. A
     /// background check is only read.
     pub(crate) async fn state(self: &Arc<Self>, now: Instant) -> Arc<State> {
-        if let Some(schedule) = &self.schedule {
-            let slot = self.slot.borrow();
-            return self.scheduled(schedule, slot.current.as_ref(), now);
+        if let Some(state) = self.read_scheduled(now) {
+            return state;
         }
         let state = self.try_state(now).await;
         if state.lost {
