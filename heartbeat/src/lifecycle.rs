@@ -71,6 +71,8 @@ struct Shared {
     active: AtomicBool,
     /// Whether the drain is over (the server is stopping).
     drained: watch::Sender<bool>,
+    /// Sent after every change of the state: what live streams of readiness wait for.
+    changed: watch::Sender<()>,
 }
 
 #[derive(Debug)]
@@ -106,6 +108,7 @@ impl Lifecycle {
             }),
             active: AtomicBool::new(false),
             drained: watch::Sender::new(false),
+            changed: watch::Sender::new(()),
         }))
     }
 
@@ -127,12 +130,14 @@ impl Lifecycle {
         let reason = reason.into();
         tracing::warn!(%reason, "marked not ready");
         self.state().not_ready = Some(reason);
+        self.notify();
     }
 
     /// Undoes [`Lifecycle::mark_not_ready`].
     pub fn mark_ready(&self) {
         if self.state().not_ready.take().is_some() {
             tracing::info!("marked ready again");
+            self.notify();
         }
     }
 
@@ -143,11 +148,14 @@ impl Lifecycle {
         if state.startup == Startup::NotRequired {
             state.startup = Startup::Pending;
         }
+        drop(state);
+        self.notify();
     }
 
     /// Says the application has started: the startup gate opens for good.
     pub fn mark_started(&self) {
         self.state().startup = Startup::Done;
+        self.notify();
     }
 
     /// Whether the shutdown has begun.
@@ -161,6 +169,7 @@ impl Lifecycle {
     /// requests. What [`Lifecycle::shutdown_signal_with_drain`] does on the signal.
     pub async fn shutdown(&self, drain: Duration) {
         self.state().draining = Some((Instant::now(), drain));
+        self.notify();
         tracing::info!(?drain, "draining: readiness fails until the server stops");
         tokio::time::sleep(drain).await;
         tracing::info!("drain delay over: stopping the server");
@@ -212,9 +221,20 @@ impl Lifecycle {
         *self.0.drained.borrow()
     }
 
-    /// Says when the drain is over: background checks stop then.
+    /// Says when the drain is over: background checks and live streams stop then.
     pub(crate) fn drained(&self) -> watch::Receiver<bool> {
         self.0.drained.subscribe()
+    }
+
+    /// Says when the state changed (readiness's conditions may have): live streams of
+    /// readiness send the document again then.
+    pub(crate) fn changes(&self) -> watch::Receiver<()> {
+        self.0.changed.subscribe()
+    }
+
+    /// Wakes whoever waits on [`Lifecycle::changes`]; called after the state's lock is released.
+    fn notify(&self) {
+        self.0.changed.send_replace(());
     }
 
     /// The failing lifecycle checks readiness shows now, by name.

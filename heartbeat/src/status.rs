@@ -48,8 +48,10 @@ pub struct StatusChange {
 /// [`CHANGES_KEPT`]; one further behind skips the oldest (and the skip is logged), so a
 /// subscriber that never reads costs memory, never time: publishing does not wait for anyone.
 ///
-/// Not (yet) published: a background check that goes stale (a request computes that when it
-/// reads the state; no run records it).
+/// A background check that goes stale (its task stopped or stalled, so no run records it) is
+/// published when something first reads it so: a probe, a scrape or a live stream; its next
+/// run's result is the change back. Each change's `from` is the `to` of the check's change
+/// before.
 ///
 /// ```
 /// use futures_util::StreamExt;

@@ -1,6 +1,7 @@
 //! `heartbeat::subscribe()` (SPEC §13): every change of a check's level, and no event for a
 //! result at the same level; a subscriber that never reads delays no probe; the timeout a
-//! waiting request records is a change too. A binary of its own: the stream is the process's.
+//! waiting request records is a change too; a background check going stale is one, published by
+//! the read that finds it. A binary of its own: the stream is the process's.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -157,4 +158,33 @@ async fn a_subscriber_that_never_reads_delays_no_probe_and_skips_what_it_missed(
     // Nobody listens: probes go on.
     up.store(false, Ordering::SeqCst);
     assert_eq!(get(&app, READINESS).await.status, 500);
+}
+
+/// No run records that a background check went stale (its task stopped): the first read that
+/// finds it so publishes the change, once.
+#[tokio::test(start_paused = true)]
+async fn a_background_check_going_stale_is_a_change_once() {
+    let lifecycle = heartbeat::lifecycle::Lifecycle::new();
+    let mut changes = heartbeat::subscribe();
+    let app: axum::Router = bare()
+        .lifecycle(lifecycle.clone())
+        .readiness(
+            Check::new_async("goes-stale", || async { true })
+                .every(Duration::from_secs(10))
+                .max_stale(Duration::from_secs(30)),
+        )
+        .into_router();
+    let first = next_of(&mut changes, "goes-stale").await;
+    assert_eq!((first.from, first.to), (Level::Unknown, Level::Pass));
+    // The drain ends: the check's task stops, and its last run grows old.
+    lifecycle.shutdown(Duration::ZERO).await;
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    assert!(quiet(&mut changes, "goes-stale").await, "nothing read it yet");
+    assert_eq!(get(&app, READINESS).await.status, 500);
+    let stale = next_of(&mut changes, "goes-stale").await;
+    assert_eq!((stale.from, stale.to), (Level::Pass, Level::Fail));
+    let message = stale.message.unwrap();
+    assert!(message.starts_with("stale: last run 31 s ago"), "{message}");
+    assert_eq!(get(&app, READINESS).await.status, 500);
+    assert!(quiet(&mut changes, "goes-stale").await, "published once");
 }

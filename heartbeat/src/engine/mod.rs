@@ -31,7 +31,7 @@ use crate::outcome::Outcome;
 use crate::registry::{CheckInfo, Runner};
 
 pub(crate) use self::background::Background;
-pub(crate) use self::checks::{Answer, Checks};
+pub(crate) use self::checks::{Answer, Answered, Checks};
 pub(crate) use self::run::deadline;
 pub(crate) use self::state::{BUCKETS, State, Tally};
 pub(crate) use self::threads::MAX_THREADS;
@@ -137,24 +137,31 @@ impl Monitor {
     /// A background check's state as a request at `now` reads it; `None` for any other check.
     fn read_scheduled(&self, now: Instant) -> Option<Arc<State>> {
         let schedule = self.schedule.as_ref()?;
-        let slot = self.slot.borrow();
-        Some(self.scheduled(schedule, slot.current.as_ref(), now))
+        let (state, stale) = {
+            let slot = self.slot.borrow();
+            self.scheduled(schedule, slot.current.as_ref(), now)
+        };
+        if stale {
+            self.publish_stale(&state);
+        }
+        Some(state)
     }
 
     /// What a request at `now` reads of a background check: unknown before its first run
-    /// ends, its last run's state, or a failure when that run ended more than `max_stale` ago.
+    /// ends, its last run's state, or a failure when that run ended more than `max_stale` ago
+    /// (then `true`: the caller publishes that change once the slot is no longer borrowed).
     fn scheduled(
         &self,
         schedule: &Schedule,
         current: Option<&Arc<State>>,
         now: Instant,
-    ) -> Arc<State> {
+    ) -> (Arc<State>, bool) {
         let Some(current) = current else {
-            return Arc::clone(&schedule.unknown);
+            return (Arc::clone(&schedule.unknown), false);
         };
         match current.stale_after {
-            Some(stale_after) if now > stale_after => Arc::new(self.stale(current, now)),
-            _ => Arc::clone(current),
+            Some(stale_after) if now > stale_after => (Arc::new(self.stale(current, now)), true),
+            _ => (Arc::clone(current), false),
         }
     }
 
@@ -170,16 +177,44 @@ impl Monitor {
         current.stale(message, self.recording.levels)
     }
 
+    /// Publishes that a background check went stale, the first time something reads it so (a
+    /// probe, a scrape, a live stream): no run records that, its task having stopped or
+    /// stalled. Its next run's result is published as the change back.
+    #[cold]
+    fn publish_stale(&self, stale: &State) {
+        let to = stale.outcome.level();
+        let mut from = None;
+        self.slot.send_if_modified(|slot| {
+            if slot.published != Some(to) {
+                from = Some(slot.published.replace(to));
+            }
+            // Only the published level changed: nobody waits for that.
+            false
+        });
+        if let Some(from) = from {
+            crate::status::publish(&self.info, from, stale);
+        }
+    }
+
     /// What a scrape reads of this check at `now`, without ever running it: the state a request
     /// at `now` would be answered from (`None` for a check no request has run yet; unknown or
     /// stale for a background check, as a request reads it), and its runs counted.
     pub(crate) fn reading(&self, now: Instant) -> (Option<Arc<State>>, Tally) {
-        let slot = self.slot.borrow();
-        let state = match &self.schedule {
-            Some(schedule) => Some(self.scheduled(schedule, slot.current.as_ref(), now)),
-            None => slot.current.clone(),
+        let (state, tally, stale) = {
+            let slot = self.slot.borrow();
+            let (state, stale) = match &self.schedule {
+                Some(schedule) => {
+                    let (state, stale) = self.scheduled(schedule, slot.current.as_ref(), now);
+                    (Some(state), stale)
+                }
+                None => (slot.current.clone(), false),
+            };
+            (state, slot.tally.clone(), stale)
         };
-        (state, slot.tally.clone())
+        if let Some(state) = state.as_ref().filter(|_| stale) {
+            self.publish_stale(state);
+        }
+        (state, tally)
     }
 
     /// The state for a request made at `now`: fresh, from the run in flight, or from a run
@@ -290,7 +325,6 @@ impl Monitor {
                 Phase::Queued(since) => (since, self.not_started()),
                 Phase::Started(since) => (since, format!("timed out after {:?}", self.timeout)),
             };
-            from = slot.current.as_ref().map(|c| c.outcome.level());
             recorded = slot.record(
                 id,
                 Outcome::fail(message),
@@ -298,6 +332,9 @@ impl Monitor {
                 false,
                 self.recording,
             );
+            if let Some((state, _)) = &recorded {
+                from = slot.published.replace(state.outcome.level());
+            }
             answer = recorded.as_ref().map(|(state, _)| Arc::clone(state));
             recorded.is_some()
         });

@@ -143,8 +143,10 @@ impl Monitor {
                     "the run ended without a result: its task was dropped (did the runtime that ran it shut down?)",
                 ),
             };
-            from = slot.current.as_ref().map(|c| c.outcome.level());
             recorded = slot.record(id, outcome, (started, duration), lost, self.recording);
+            if let Some((state, _)) = &recorded {
+                from = slot.published.replace(state.outcome.level());
+            }
         });
         if let Some(what) = late {
             self.log.late(span, duration, self.timeout, &what);

@@ -135,6 +135,10 @@ pub(crate) struct Slot {
     /// Every recorded run, counted: what the metrics read (`heartbeat_check_runs_total`,
     /// `heartbeat_check_duration_seconds`).
     pub(crate) tally: Tally,
+    /// The level of the last status change published for the check (`None`: none yet), so
+    /// that every change's `from` is the `to` of the one before, a background check that went
+    /// stale included.
+    pub(crate) published: Option<Level>,
 }
 
 /// The upper bounds, in seconds, of the buckets of `heartbeat_check_duration_seconds`:

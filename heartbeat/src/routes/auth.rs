@@ -46,6 +46,8 @@ impl IntoResponse for Refusal {
 pub(super) struct Query {
     /// `None` when absent; repeated `checks=` are joined as one comma-separated list.
     pub(super) checks: Option<String>,
+    /// `?watch`: the live stream of the endpoint's document.
+    pub(super) watch: bool,
     auth: Option<String>,
 }
 
@@ -53,6 +55,7 @@ impl Query {
     fn parse(query: Option<&str>) -> Result<Query, &'static str> {
         let mut parsed = Query {
             checks: None,
+            watch: false,
             auth: None,
         };
         for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
@@ -66,6 +69,7 @@ impl Query {
                 },
                 "auth" if parsed.auth.is_some() => return Err("`auth` is given more than once"),
                 "auth" => parsed.auth = Some(value.into_owned()),
+                "watch" => parsed.watch = super::watch::flag(&value),
                 _ => {}
             }
         }

@@ -9,7 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, json};
 
+use super::watch::{self, Watched};
 use super::{Endpoint, Endpoints, auth, wire};
+use crate::engine::Answer;
 use crate::outcome::Level;
 
 /// The name that stands for every check in the default set.
@@ -44,16 +46,33 @@ pub(super) async fn health(
         Ok(selected) => selected,
         Err(refusal) => return refusal.respond(health),
     };
+    if query.watch {
+        let selection = query.checks.is_some().then(|| selected.into_owned());
+        return watch::stream(endpoints, Watched::Health(selection)).await;
+    }
     let answer = health.checks.evaluate(Some(&selected)).await;
+    let (status, body) = document(&endpoints, &selected, query.checks.is_none(), &answer);
+    wire::json(status, body)
+}
+
+/// The answer for the `selected` checks' states: 200 when all passed, 503 otherwise. `all`: the
+/// selection is the default one, whose last body is shared.
+pub(super) fn document(
+    endpoints: &Endpoints,
+    selected: &[usize],
+    all: bool,
+    answer: &Answer,
+) -> (StatusCode, Bytes) {
+    let health = &endpoints.health;
     let passed = answer.states.iter().all(|s| s.outcome.passed());
     let status = if passed {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let last = query.checks.is_none().then_some(&health.last);
-    if let Some(body) = last.and_then(|last| last.get(&answer, endpoints.started)) {
-        return wire::json(status, body);
+    let last = all.then_some(&health.last);
+    if let Some(body) = last.and_then(|last| last.get(answer, endpoints.started)) {
+        return (status, body);
     }
 
     let mut body = String::with_capacity(64 + health.names.len() + 32 * selected.len());
@@ -87,9 +106,9 @@ pub(super) async fn health(
     body.push_str("]}");
     let body = Bytes::from(body);
     if let Some(last) = last {
-        last.set(&answer, endpoints.started, body.clone());
+        last.set(answer, endpoints.started, body.clone());
     }
-    wire::json(status, body)
+    (status, body)
 }
 
 /// Why a selection was refused.

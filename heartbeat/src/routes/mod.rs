@@ -4,6 +4,7 @@
 //! [`crate::engine::Checks::evaluate`] (the states) → [`wire`].
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Instant;
 
 use axum::Router;
@@ -18,6 +19,7 @@ mod environ;
 mod health;
 mod metrics;
 mod probes;
+mod watch;
 mod wire;
 
 /// What one router serves: its checks by endpoint, sorted by name, and its settings.
@@ -38,6 +40,8 @@ pub(crate) struct Endpoints {
     pub(crate) started: Instant,
     /// The tasks of the background checks: every request makes sure they run.
     pub(crate) background: Background,
+    /// How many live streams (`?watch`) are open.
+    pub(crate) streams: AtomicUsize,
 }
 
 impl Endpoints {
@@ -65,6 +69,7 @@ impl Endpoints {
             failure_status,
             lifecycle,
             started: Instant::now(),
+            streams: AtomicUsize::new(0),
         }
     }
 }

@@ -6,24 +6,37 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use tokio::time::Instant;
 
+use super::watch::{self, Watched};
 use super::{Endpoint, Endpoints, wire};
-use crate::engine;
+use crate::engine::{self, Answer};
 use crate::outcome::Outcome;
 
 /// Readiness also fails while the process drains, is marked not ready, or has not started
 /// (see [`crate::lifecycle`]); those conditions are read after the checks ran, never cached,
 /// so a probe in flight when SIGTERM arrives already fails.
-pub(super) async fn readiness(State(endpoints): State<Arc<Endpoints>>) -> Response {
+pub(super) async fn readiness(
+    State(endpoints): State<Arc<Endpoints>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if watch::asked(query.as_deref()) {
+        return watch::stream(endpoints, Watched::Readiness).await;
+    }
     probe(&endpoints, &endpoints.readiness, true).await
 }
 
-pub(super) async fn liveliness(State(endpoints): State<Arc<Endpoints>>) -> Response {
+pub(super) async fn liveliness(
+    State(endpoints): State<Arc<Endpoints>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if watch::asked(query.as_deref()) {
+        return watch::stream(endpoints, Watched::Liveliness).await;
+    }
     probe(&endpoints, &endpoints.liveliness, false).await
 }
 
@@ -34,15 +47,26 @@ enum Entry<'a> {
     Lifecycle(Outcome),
 }
 
-/// 200 with every check's object when all passed, `failure_status` otherwise.
+async fn probe(endpoints: &Endpoints, endpoint: &Endpoint, lifecycle: bool) -> Response {
+    endpoints.background.ensure();
+    let answer = endpoint.checks.evaluate(None).await;
+    let (status, body) = document(endpoints, endpoint, lifecycle, &answer);
+    wire::json(status, body)
+}
+
+/// The answer for `answer`'s states (with the lifecycle's conditions, for readiness): 200 with
+/// every check's object when all passed, `failure_status` otherwise.
 ///
 /// Every check shows under a key of its own, so a failure is never hidden: its registered
 /// name, or the name its result asked for (`(name, bool, data)`) when no other check or
 /// lifecycle condition has that name; a check whose asked name was taken shows under its own
 /// name with `asked_name` in its object. The status is that of the checks shown.
-async fn probe(endpoints: &Endpoints, endpoint: &Endpoint, lifecycle: bool) -> Response {
-    endpoints.background.ensure();
-    let answer = endpoint.checks.evaluate(None).await;
+pub(super) fn document(
+    endpoints: &Endpoints,
+    endpoint: &Endpoint,
+    lifecycle: bool,
+    answer: &Answer,
+) -> (StatusCode, Bytes) {
     let lifecycle = if lifecycle {
         endpoints.lifecycle.readiness()
     } else {
@@ -57,8 +81,8 @@ async fn probe(endpoints: &Endpoints, endpoint: &Endpoint, lifecycle: bool) -> R
     };
     // The lifecycle, read per request, is part of the body only when a condition is active.
     let shared = lifecycle.is_empty().then_some(&endpoint.last);
-    if let Some(body) = shared.and_then(|last| last.get(&answer, endpoints.started)) {
-        return wire::json(status, body);
+    if let Some(body) = shared.and_then(|last| last.get(answer, endpoints.started)) {
+        return (status, body);
     }
     let monitors = endpoint.checks.monitors();
     let renamed = states
@@ -110,9 +134,9 @@ async fn probe(endpoints: &Endpoints, endpoint: &Endpoint, lifecycle: bool) -> R
     });
     let body = Bytes::from(wire::fitted(body));
     if let Some(last) = shared {
-        last.set(&answer, endpoints.started, body.clone());
+        last.set(answer, endpoints.started, body.clone());
     }
-    wire::json(status, body)
+    (status, body)
 }
 
 /// How old a state was when the request asked, if it started before: a reused result.

@@ -1,0 +1,301 @@
+//! `?watch` on readiness, liveliness and `/health/` (SPEC §13): the endpoint's document as a
+//! live stream (`text/event-stream`).
+//!
+//! A stream sends the document at once, evaluated as the same request without `?watch` would
+//! be; then again whenever a watched check's level changes (the changes of [`crate::status`])
+//! or, for readiness, the lifecycle's conditions do, read from the states without running a
+//! check; a comment every [`KEEP_ALIVE`] so that proxies keep the connection open; and it
+//! ends when the lifecycle's drain is over, so that it never holds up a graceful shutdown.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use futures_util::StreamExt;
+use serde_json::Map;
+use smallvec::SmallVec;
+use tokio::sync::watch;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+use super::{Endpoint, Endpoints, health, probes, wire};
+use crate::engine::{Answer, Answered};
+use crate::outcome::Level;
+use crate::registry::Kind;
+use crate::status::{StatusChange, Subscription};
+
+/// A comment is sent this often on an open stream: proxies close a connection that stays
+/// silent for long (nginx after 60 s, many load balancers after 60 s too).
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// At most this many streams are open on one router at once; one more is answered 503: each
+/// costs a little memory and a wake-up per change, never a check's run.
+pub(crate) const MAX_STREAMS: usize = 4096;
+
+/// What a stream shows.
+pub(super) enum Watched {
+    Readiness,
+    Liveliness,
+    /// `/health/`'s checks: these (by index, in name order), or (`None`) the default set.
+    Health(Option<Vec<usize>>),
+}
+
+/// Whether `?watch` is in the query: present, with no value or any but `false` and `0`.
+pub(super) fn asked(query: Option<&str>) -> bool {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .any(|(key, value)| key == "watch" && flag(&value))
+}
+
+/// Whether a `watch` parameter's value turns the stream on.
+pub(super) fn flag(value: &str) -> bool {
+    !matches!(value, "false" | "0")
+}
+
+/// The stream of `watched`, or 503 when [`MAX_STREAMS`] are open.
+pub(super) async fn stream(endpoints: Arc<Endpoints>, watched: Watched) -> Response {
+    endpoints.background.ensure();
+    if endpoints.streams.fetch_add(1, Ordering::AcqRel) >= MAX_STREAMS {
+        endpoints.streams.fetch_sub(1, Ordering::AcqRel);
+        let message = format!(
+            "{MAX_STREAMS} live streams are open on this router already: close one, or poll without `?watch`"
+        );
+        return wire::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many streams",
+            &message,
+            Map::new(),
+        );
+    }
+    let open = Open(Arc::clone(&endpoints));
+    // Subscribed before the first document is read: no change falls between the two.
+    let changes = crate::status::subscribe();
+    let lifecycle = matches!(watched, Watched::Readiness).then(|| endpoints.lifecycle.changes());
+    let drained = endpoints.lifecycle.drained();
+    let answer = watched
+        .endpoint(&endpoints)
+        .checks
+        .evaluate(watched.selection(&endpoints))
+        .await;
+    let (first, shown) = watched.render(&endpoints, &answer);
+    let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let stream = Stream {
+        endpoints,
+        watched,
+        changes,
+        lifecycle,
+        drained,
+        keep_alive,
+        shown,
+        _open: open,
+    };
+    let first = futures_util::stream::once(async move { Ok::<_, Infallible>(event(&first)) });
+    let events = first.chain(futures_util::stream::unfold(stream, Stream::next));
+
+    let mut response = Response::new(Body::from_stream(events));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // nginx buffers a response unless told not to: the events would wait in it.
+    headers.insert(
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    response
+}
+
+/// Counts a stream open on its router until it is dropped.
+struct Open(Arc<Endpoints>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.streams.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What a document showed: its checks' levels and (for readiness) the lifecycle's failing
+/// conditions. A document is sent again only when this differs.
+#[derive(PartialEq)]
+struct Shown {
+    levels: Vec<Level>,
+    conditions: Vec<&'static str>,
+}
+
+/// One open stream.
+struct Stream {
+    endpoints: Arc<Endpoints>,
+    watched: Watched,
+    changes: Subscription,
+    /// For readiness: the lifecycle's changes.
+    lifecycle: Option<watch::Receiver<()>>,
+    drained: watch::Receiver<bool>,
+    keep_alive: Interval,
+    shown: Shown,
+    _open: Open,
+}
+
+impl Stream {
+    /// The next event: a document when what it shows changed, or a keep-alive comment; `None`
+    /// (the stream ends) once the drain is over.
+    async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Stream)> {
+        loop {
+            let wake = tokio::select! {
+                biased;
+                // Err: the lifecycle is gone, which the router holds: cannot happen.
+                _ = self.drained.wait_for(|drained| *drained) => return None,
+                change = self.changes.next() => match change {
+                    Some(change) if self.watched.watches(&self.endpoints, &change) => Wake::Change,
+                    Some(_) => continue,
+                    None => return None,
+                },
+                () = lifecycle_changed(&mut self.lifecycle) => Wake::Change,
+                _ = self.keep_alive.tick() => Wake::KeepAlive,
+            };
+            if let Wake::KeepAlive = wake {
+                return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), self));
+            }
+            let answer = match self.watched.read(&self.endpoints) {
+                Some(answer) => answer,
+                // A check that never ran (a run lost with its runtime): read as a request does.
+                None => {
+                    let endpoint = self.watched.endpoint(&self.endpoints);
+                    endpoint
+                        .checks
+                        .evaluate(self.watched.selection(&self.endpoints))
+                        .await
+                }
+            };
+            let (document, shown) = self.watched.render(&self.endpoints, &answer);
+            if shown != self.shown {
+                self.shown = shown;
+                return Some((Ok(event(&document)), self));
+            }
+        }
+    }
+}
+
+/// Why a stream woke.
+enum Wake {
+    /// A watched check's level, or the lifecycle, changed.
+    Change,
+    KeepAlive,
+}
+
+/// Resolves when the lifecycle changed; never, for a stream that does not watch it.
+async fn lifecycle_changed(lifecycle: &mut Option<watch::Receiver<()>>) {
+    if let Some(receiver) = lifecycle {
+        if receiver.changed().await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending().await
+}
+
+impl Watched {
+    fn endpoint<'a>(&self, endpoints: &'a Endpoints) -> &'a Endpoint {
+        match self {
+            Watched::Readiness => &endpoints.readiness,
+            Watched::Liveliness => &endpoints.liveliness,
+            Watched::Health(_) => &endpoints.health,
+        }
+    }
+
+    /// The checks shown, by index (`None`: every check of the endpoint).
+    fn selection<'a>(&'a self, endpoints: &'a Endpoints) -> Option<&'a [usize]> {
+        match self {
+            Watched::Readiness | Watched::Liveliness => None,
+            Watched::Health(_) => Some(self.health_selection(endpoints)),
+        }
+    }
+
+    /// The indices of the checks shown, for `/health/`: its selection or its default set.
+    fn health_selection<'a>(&'a self, endpoints: &'a Endpoints) -> &'a [usize] {
+        match self {
+            Watched::Health(Some(selected)) => selected,
+            _ => &endpoints.health.defaults,
+        }
+    }
+
+    /// Whether `change` is of a check this stream shows.
+    fn watches(&self, endpoints: &Endpoints, change: &StatusChange) -> bool {
+        let kind = match self {
+            Watched::Readiness => Kind::Readiness,
+            Watched::Liveliness => Kind::Liveliness,
+            Watched::Health(_) => Kind::Health,
+        };
+        if change.kind != kind {
+            return false;
+        }
+        let monitors = self.endpoint(endpoints).checks.monitors();
+        let Ok(i) = monitors.binary_search_by(|m| m.info.name().cmp(&change.name)) else {
+            return false;
+        };
+        match self {
+            Watched::Health(_) => self.health_selection(endpoints).binary_search(&i).is_ok(),
+            _ => true,
+        }
+    }
+
+    /// The states shown, read without running a check; `None` if one has never run.
+    fn read(&self, endpoints: &Endpoints) -> Option<Answer> {
+        let monitors = self.endpoint(endpoints).checks.monitors();
+        let now = Instant::now();
+        let mut states = SmallVec::new();
+        match self {
+            Watched::Health(_) => {
+                for &i in self.health_selection(endpoints) {
+                    states.push(monitors.get(i)?.reading(now).0?);
+                }
+            }
+            _ => {
+                for monitor in monitors {
+                    states.push(monitor.reading(now).0?);
+                }
+            }
+        }
+        Some(Answer {
+            asked: now,
+            states: Answered::Read(states),
+        })
+    }
+
+    /// The document for `answer`, as the endpoint answers it without `?watch`, and what it
+    /// shows.
+    fn render(&self, endpoints: &Endpoints, answer: &Answer) -> (Bytes, Shown) {
+        let (conditions, document) = match self {
+            Watched::Readiness => {
+                let conditions = endpoints.lifecycle.readiness();
+                let names = conditions.iter().map(|(name, _)| *name).collect();
+                let document = probes::document(endpoints, &endpoints.readiness, true, answer);
+                (names, document)
+            }
+            Watched::Liveliness => (
+                Vec::new(),
+                probes::document(endpoints, &endpoints.liveliness, false, answer),
+            ),
+            Watched::Health(selection) => {
+                let selected = self.health_selection(endpoints);
+                let document = health::document(endpoints, selected, selection.is_none(), answer);
+                (Vec::new(), document)
+            }
+        };
+        let levels = answer.states.iter().map(|s| s.outcome.level()).collect();
+        (document.1, Shown { levels, conditions })
+    }
+}
+
+/// One server-sent event holding `document` (one `data:` line per line of it).
+fn event(document: &[u8]) -> Bytes {
+    let mut event = Vec::with_capacity(document.len() + 8);
+    for line in document.split(|&b| b == b'\n') {
+        event.extend_from_slice(b"data: ");
+        event.extend_from_slice(line);
+        event.push(b'\n');
+    }
+    event.push(b'\n');
+    Bytes::from(event)
+}
