@@ -30,7 +30,7 @@ use heartbeat::{Check, Heartbeat};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::child::{ChildServer, run_bounded};
+use crate::child::{ChildServer, run_bounded, with_open_files};
 use crate::load::read_response;
 use crate::measure::plain_json_at;
 use crate::serve::{bare, plain_copy_at};
@@ -186,7 +186,7 @@ pub(crate) async fn router() -> BenchResult<Router> {
 }
 
 /// valgrind's version, when valgrind and `callgrind_control` can be run; else why not.
-fn valgrind() -> Result<String, &'static str> {
+pub(crate) fn valgrind() -> Result<String, &'static str> {
     let version = Command::new("valgrind")
         .arg("--version")
         .output()
@@ -217,10 +217,10 @@ pub(crate) fn describe() -> String {
 }
 
 /// A directory of this run's callgrind files, removed on drop.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new() -> BenchResult<Scratch> {
+    pub(crate) fn new() -> BenchResult<Scratch> {
         let dir =
             std::env::temp_dir().join(format!("heartbeat-bench-callgrind-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
@@ -235,7 +235,7 @@ impl Drop for Scratch {
 }
 
 /// The child under callgrind, and how many dumps it wrote.
-struct Callgrind {
+pub(crate) struct Callgrind {
     pid: u32,
     dir: PathBuf,
     dumps: u64,
@@ -251,12 +251,12 @@ impl Callgrind {
     }
 
     /// Zeroes every counter of every thread.
-    async fn zero(&self) -> BenchResult<()> {
+    pub(crate) async fn zero(&self) -> BenchResult<()> {
         self.control("--zero").await
     }
 
     /// Dumps the counters since the last zero and returns their total (instructions).
-    async fn dump(&mut self) -> BenchResult<u64> {
+    pub(crate) async fn dump(&mut self) -> BenchResult<u64> {
         self.control("--dump=heartbeat-bench").await?;
         self.dumps += 1;
         let file = self.dir.join(format!("cg.{}.{}", self.pid, self.dumps));
@@ -421,11 +421,11 @@ pub(crate) async fn instructions() -> BenchResult<Vec<Row>> {
         )]);
     }
     let scratch = Scratch::new()?;
-    let (server, mut callgrind, log) = child(&scratch, "instructions").await?;
+    let (server, mut callgrind, log) = child(&scratch, "instructions", None).await?;
     let counts = measure(&mut callgrind, server.addr()).await;
     server.stop(CHILD_STOP).await;
     let counts = counts.map_err(|error| format!("{error}; valgrind: {}", log_tail(&log)))?;
-    let (server, mut callgrind, log) = child(&scratch, "instructions-background").await?;
+    let (server, mut callgrind, log) = child(&scratch, "instructions-background", None).await?;
     let background = measure_background(&mut callgrind, server.addr()).await;
     server.stop(CHILD_STOP).await;
     let background =
@@ -433,19 +433,27 @@ pub(crate) async fn instructions() -> BenchResult<Vec<Row>> {
     Ok(rows(&counts, &background))
 }
 
-/// Starts `heartbeat-bench serve KIND 0` under callgrind.
-async fn child(scratch: &Scratch, kind: &str) -> BenchResult<(ChildServer, Callgrind, PathBuf)> {
+/// Starts `heartbeat-bench serve KIND 0` under callgrind, with at least `files` open files
+/// when given.
+async fn child(
+    scratch: &Scratch,
+    kind: &str,
+    files: Option<u64>,
+) -> BenchResult<(ChildServer, Callgrind, PathBuf)> {
     let log = scratch.0.join(format!("valgrind-{kind}.log"));
-    let mut command = Command::new("valgrind");
-    command
-        .arg("--tool=callgrind")
-        .arg(format!(
-            "--callgrind-out-file={}",
-            scratch.0.join("cg.%p").display()
-        ))
-        .arg(std::env::current_exe()?)
-        .args(["serve", kind, "0"])
-        .stderr(File::create(&log)?);
+    let out_file = format!("--callgrind-out-file={}", scratch.0.join("cg.%p").display());
+    let exe = std::env::current_exe()?;
+    let exe = exe.to_str().ok_or("the bench's path is not UTF-8")?;
+    let args = ["--tool=callgrind", &out_file, exe, "serve", kind, "0"];
+    let mut command = match files {
+        Some(files) => with_open_files("valgrind".as_ref(), &args, files),
+        None => {
+            let mut command = Command::new("valgrind");
+            command.args(args);
+            command
+        }
+    };
+    command.stderr(File::create(&log)?);
     let server = match ChildServer::spawn(command, START_PATIENCE).await {
         Ok(server) => server,
         Err(error) => return Err(format!("{error}; valgrind: {}", log_tail(&log)).into()),
@@ -456,6 +464,16 @@ async fn child(scratch: &Scratch, kind: &str) -> BenchResult<(ChildServer, Callg
         dumps: 0,
     };
     Ok((server, callgrind, log))
+}
+
+/// [`child`] for another section: the child under callgrind, its log's tail in any error.
+pub(crate) async fn callgrind_child(
+    scratch: &Scratch,
+    kind: &str,
+    files: Option<u64>,
+) -> BenchResult<(ChildServer, Callgrind)> {
+    let (server, callgrind, _log) = child(scratch, kind, files).await?;
+    Ok((server, callgrind))
 }
 
 /// The background child's counts.

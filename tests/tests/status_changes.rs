@@ -179,7 +179,10 @@ async fn a_background_check_going_stale_is_a_change_once() {
     // The drain ends: the check's task stops, and its last run grows old.
     lifecycle.shutdown(Duration::ZERO).await;
     tokio::time::sleep(Duration::from_secs(31)).await;
-    assert!(quiet(&mut changes, "goes-stale").await, "nothing read it yet");
+    assert!(
+        quiet(&mut changes, "goes-stale").await,
+        "nothing read it yet"
+    );
     assert_eq!(get(&app, READINESS).await.status, 500);
     let stale = next_of(&mut changes, "goes-stale").await;
     assert_eq!((stale.from, stale.to), (Level::Pass, Level::Fail));

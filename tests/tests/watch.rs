@@ -153,14 +153,22 @@ async fn a_stream_sends_the_document_then_one_event_per_change() {
     assert_eq!(levels(&first), levels(&answer.json()), "{first}");
     assert_eq!(
         first.as_object().unwrap().keys().collect::<Vec<_>>(),
-        answer.json().as_object().unwrap().keys().collect::<Vec<_>>(),
+        answer
+            .json()
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
         "the stream's document is the endpoint's"
     );
 
     // Probes at the same level: no event.
     get(&app, READINESS).await;
     get(&app, READINESS).await;
-    assert!(events.quiet().await, "a result at the same level is no change");
+    assert!(
+        events.quiet().await,
+        "a result at the same level is no change"
+    );
 
     // A probe runs the check, which fails now: one event, with the whole document.
     up.store(false, Ordering::SeqCst);
@@ -193,7 +201,11 @@ async fn the_stream_runs_no_check_after_its_first_document() {
     let first = events.document().await;
     assert_eq!(first["checks"]["counted"]["level"], "pass", "{first}");
     assert!(events.quiet().await);
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "only the first document ran it");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "only the first document ran it"
+    );
 }
 
 #[tokio::test]
@@ -231,7 +243,10 @@ async fn readiness_streams_the_lifecycle_and_every_stream_ends_when_the_server_d
     begin.send(()).unwrap();
     let started = std::time::Instant::now();
     let draining = readiness.document().await;
-    assert_eq!(draining["checks"]["shutdown"]["status"], false, "{draining}");
+    assert_eq!(
+        draining["checks"]["shutdown"]["status"], false,
+        "{draining}"
+    );
     assert!(readiness.next().await.is_none(), "the stream ends");
     loop {
         match health.next().await {
@@ -263,7 +278,11 @@ async fn health_streams_keep_the_secret_and_the_selection() {
     let (base, _server) = serve_until(app.clone(), std::future::pending()).await;
 
     let refused = reqwest::get(format!("{base}/health/?watch")).await.unwrap();
-    assert_eq!(refused.status(), 401, "the secret first: no stream without it");
+    assert_eq!(
+        refused.status(),
+        401,
+        "the secret first: no stream without it"
+    );
     let wrong = reqwest::get(format!("{base}/health/?watch&auth=guess"))
         .await
         .unwrap();
@@ -272,7 +291,11 @@ async fn health_streams_keep_the_secret_and_the_selection() {
     let mut disk = Events::open(&format!("{base}/health/?watch&checks=disk&auth=s3cret")).await;
     let mut all = Events::open(&format!("{base}/health/?watch&auth=s3cret")).await;
     let first = disk.document().await;
-    assert_eq!(first["checks"], serde_json::json!({"disk": true}), "{first}");
+    assert_eq!(
+        first["checks"],
+        serde_json::json!({"disk": true}),
+        "{first}"
+    );
     let first = all.document().await;
     assert_eq!(
         first["checks"],
@@ -291,12 +314,19 @@ async fn health_streams_keep_the_secret_and_the_selection() {
     let degraded = all.document().await;
     assert_eq!(degraded["health"], "degraded", "{degraded}");
     assert_eq!(degraded["checks"]["queue"], false);
-    assert!(disk.quiet().await, "a check outside the selection is no change");
+    assert!(
+        disk.quiet().await,
+        "a check outside the selection is no change"
+    );
 
     let unknown = reqwest::get(format!("{base}/health/?watch&checks=nope&auth=s3cret"))
         .await
         .unwrap();
-    assert_eq!(unknown.status(), 400, "a selection is checked before streaming");
+    assert_eq!(
+        unknown.status(),
+        400,
+        "a selection is checked before streaming"
+    );
 }
 
 #[tokio::test]
