@@ -171,6 +171,9 @@ async fn main() {
     ] {
         println!("  curl -i 'http://{address}{path}'");
     }
+    println!(
+        "  curl -N 'http://{address}/.well-known/heartbeat/readiness?watch'   # live: one event per change"
+    );
     println!("`touch {MAINTENANCE_FLAG}` makes readiness fail with a named check.");
     println!(
         "`touch {}` makes a dependency hang: readiness names it.",
