@@ -65,6 +65,10 @@ pub(crate) const EVERY: Duration = Duration::from_secs(10);
 
 /// The metrics of the `/h100` router: the same 100 checks as its `/health/`.
 const METRICS_MANY: &str = "/h100/metrics";
+/// The `/m100` router: 100 health checks never cached, so each `/health/` request runs them
+/// all and every check's state changes; and its metrics.
+const HEALTH_RUNS: &str = "/m100/health/";
+const METRICS_CHANGED: &str = "/m100/metrics";
 
 /// The plain handler's path.
 const PLAIN: &str = "/plain";
@@ -128,6 +132,22 @@ fn cached_async(
     builder
 }
 
+/// `n` trivial async checks never cached, added by `add`; their names as long as
+/// [`cached_async`]'s.
+fn uncached_async(
+    mut builder: Heartbeat,
+    n: usize,
+    add: fn(Heartbeat, Check) -> Heartbeat,
+) -> Heartbeat {
+    for i in 0..n {
+        builder = add(
+            builder,
+            Check::new_async(format!("runnow-{i:03}"), || async { true }).cache(Duration::ZERO),
+        );
+    }
+    builder
+}
+
 /// `n` trivial async checks run in the background `every`, added by `add`; their names as
 /// long as [`cached_async`]'s, so that both answers write as many bytes.
 pub(crate) fn background_async(
@@ -169,6 +189,10 @@ pub(crate) async fn router() -> BenchResult<Router> {
         .merge(shape(
             "/h100",
             cached_async(bare(), MANY, Heartbeat::health_check).metrics_path(METRICS_MANY),
+        )?)
+        .merge(shape(
+            "/m100",
+            uncached_async(bare(), MANY, Heartbeat::health_check).metrics_path(METRICS_CHANGED),
         )?)
         .merge(shape(
             "/c1000",
@@ -360,6 +384,30 @@ async fn count(
     Ok(total as f64 / n as f64)
 }
 
+/// Instructions per pair of requests, `first` then `second`, `n` pairs `gap` apart: warm up,
+/// zero, the pairs, dump.
+async fn count_pairs(
+    callgrind: &mut Callgrind,
+    addr: SocketAddr,
+    [first, second]: [&str; 2],
+    (n, gap): (u64, Duration),
+    deadline: Instant,
+) -> BenchResult<f64> {
+    eprintln!("    callgrind: {first} then {second}");
+    let mut connection = Connection::open(addr).await?;
+    for _ in 0..WARM_UP / 2 {
+        connection.get(first, 1, Duration::ZERO, deadline).await?;
+        connection.get(second, 1, Duration::ZERO, deadline).await?;
+    }
+    callgrind.zero().await?;
+    for _ in 0..n {
+        connection.get(first, 1, gap, deadline).await?;
+        connection.get(second, 1, Duration::ZERO, deadline).await?;
+    }
+    let total = callgrind.dump().await?;
+    Ok(total as f64 / n as f64)
+}
+
 /// The last lines of valgrind's log, to explain a failed start.
 fn log_tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -381,6 +429,10 @@ struct Counts {
     health_many: f64,
     health_many_alone: f64,
     metrics_many_alone: f64,
+    /// `/m100/health/` alone: it runs its 100 checks.
+    health_runs_alone: f64,
+    /// `/m100/health/` then a scrape of the same checks, which all changed.
+    health_runs_then_scrape: f64,
     thousand_cached_alone: f64,
     cold_async: f64,
     cold_sync: f64,
@@ -389,6 +441,8 @@ struct Counts {
 async fn measure(callgrind: &mut Callgrind, addr: SocketAddr) -> BenchResult<Counts> {
     let deadline = Instant::now() + BUDGET;
     let (together, alone) = ((N, Duration::ZERO), (N_ALONE, ALONE_GAP));
+    let pair = [HEALTH_RUNS, METRICS_CHANGED];
+    let health_runs_then_scrape = count_pairs(callgrind, addr, pair, alone, deadline).await?;
     let mut at = async |path: &str, spacing| count(callgrind, addr, path, spacing, deadline).await;
     Ok(Counts {
         plain: at(PLAIN, together).await?,
@@ -402,6 +456,8 @@ async fn measure(callgrind: &mut Callgrind, addr: SocketAddr) -> BenchResult<Cou
         health_many: at("/h100/health/", together).await?,
         health_many_alone: at("/h100/health/", alone).await?,
         metrics_many_alone: at(METRICS_MANY, alone).await?,
+        health_runs_alone: at(HEALTH_RUNS, alone).await?,
+        health_runs_then_scrape,
         thousand_cached_alone: at("/c1000/readiness", alone).await?,
         cold_async: at("/ca/readiness", together).await?,
         cold_sync: at("/cs/readiness", together).await?,
@@ -576,6 +632,7 @@ fn rows(c: &Counts, b: &Background) -> Vec<Row> {
     // Judged on answers written for each request (15 ms apart), not shared ones.
     let per_check = (c.health_many_alone - c.health_none) / MANY as f64;
     let per_check_percent = per_check / p * 100.0;
+    let scrape_changed = c.health_runs_then_scrape - c.health_runs_alone;
     let shared_per_check = (c.health_many - c.health_none) / MANY as f64;
     let readiness_per_check = (c.many_cached_alone - c.no_checks) / MANY as f64;
     let thousand_cached_per_check = (c.thousand_cached_alone - c.no_checks) / THOUSAND as f64;
@@ -682,6 +739,19 @@ fn rows(c: &Counts, b: &Background) -> Vec<Row> {
                 c.metrics_many_alone / c.health_many_alone
             ),
             Met::from(c.metrics_many_alone < c.health_many_alone),
+        ),
+        Row::new(
+            format!(
+                "callgrind: a metrics scrape of {MANY} checks right after every one of them changed (each scrape follows a `/health/` request that ran them all, {} instr: the pair minus that request alone; plain column: the cached `/health/` above)",
+                thousands(c.health_runs_alone.round() as u64)
+            ),
+            instr(scrape_changed),
+            instr(c.health_many_alone),
+            format!(
+                "{:.2}× `/health/` (issue 15: a scrape costs less)",
+                scrape_changed / c.health_many_alone
+            ),
+            Met::from(scrape_changed < c.health_many_alone),
         ),
         Row::new(
             format!(

@@ -46,8 +46,10 @@ pub(super) enum Watched {
 
 /// Whether `?watch` is in the query: present, with no value or any but `false` and `0`.
 pub(super) fn asked(query: Option<&str>) -> bool {
-    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .any(|(key, value)| key == "watch" && flag(&value))
+    // A probe (kubelet's) has no query: no parsing then.
+    query.is_some_and(|query| {
+        form_urlencoded::parse(query.as_bytes()).any(|(key, value)| key == "watch" && flag(&value))
+    })
 }
 
 /// Whether a `watch` parameter's value turns the stream on.
