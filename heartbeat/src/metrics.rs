@@ -362,7 +362,12 @@ impl Written {
         }
         let count = tally.runs();
         bucket(durations, labels, "+Inf", digits.format(count));
-        sample_start(durations, "heartbeat_check_duration_seconds_sum", labels, "");
+        sample_start(
+            durations,
+            "heartbeat_check_duration_seconds_sum",
+            labels,
+            "",
+        );
         float(durations, tally.total.as_secs_f64());
         durations.push('\n');
         let name = "heartbeat_check_duration_seconds_count";
@@ -386,7 +391,12 @@ impl Written {
 
 /// One `heartbeat_check_duration_seconds_bucket` line.
 fn bucket(out: &mut String, labels: &str, le: &str, value: &str) {
-    sample_start(out, "heartbeat_check_duration_seconds_bucket", labels, ",le=\"");
+    sample_start(
+        out,
+        "heartbeat_check_duration_seconds_bucket",
+        labels,
+        ",le=\"",
+    );
     out.push_str(le);
     out.push_str("\"} ");
     out.push_str(value);

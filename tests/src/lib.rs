@@ -48,6 +48,16 @@ impl Answer {
     }
 }
 
+/// A check that passes while `up` is true, and fails with "down" otherwise: a level to change
+/// at will.
+pub fn switch(name: &str, up: &Arc<std::sync::atomic::AtomicBool>) -> heartbeat::Check {
+    let up = Arc::clone(up);
+    heartbeat::Check::new_async(name, move || {
+        let up = up.load(std::sync::atomic::Ordering::SeqCst);
+        async move { if up { Ok(()) } else { Err("down") } }
+    })
+}
+
 /// `GET uri` through the router in process.
 pub async fn get(app: &Router, uri: &str) -> Answer {
     request(app, Method::GET, uri, &[]).await

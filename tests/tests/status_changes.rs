@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use heartbeat::{Check, Heartbeat, Kind, Level, StatusChange, Subscription};
-use heartbeat_tests::get;
+use heartbeat_tests::{get, switch};
 
 const READINESS: &str = "/.well-known/heartbeat/readiness";
 
@@ -18,15 +18,6 @@ fn bare() -> Heartbeat {
         .filter(|_| false)
         .no_health_secret()
         .default_cache(Duration::ZERO)
-}
-
-/// A check that passes while `up` is true, and fails with "down" otherwise.
-fn switch(name: &str, up: &Arc<AtomicBool>) -> Check {
-    let up = Arc::clone(up);
-    Check::new_async(name, move || {
-        let up = up.load(Ordering::SeqCst);
-        async move { if up { Ok(()) } else { Err("down") } }
-    })
 }
 
 async fn next(changes: &mut Subscription) -> StatusChange {

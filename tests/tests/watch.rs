@@ -13,7 +13,7 @@ use axum::http::Request;
 use futures::StreamExt;
 use heartbeat::lifecycle::Lifecycle;
 use heartbeat::{Check, Heartbeat};
-use heartbeat_tests::get;
+use heartbeat_tests::{get, switch};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -25,15 +25,6 @@ fn bare() -> Heartbeat {
         .filter(|_| false)
         .no_health_secret()
         .default_cache(Duration::ZERO)
-}
-
-/// A check that passes while `up` is true, and fails with "down" otherwise.
-fn switch(name: &str, up: &Arc<AtomicBool>) -> Check {
-    let up = Arc::clone(up);
-    Check::new_async(name, move || {
-        let up = up.load(Ordering::SeqCst);
-        async move { if up { Ok(()) } else { Err("down") } }
-    })
 }
 
 /// Serves `app` on a free loopback port until `shutdown` resolves; the server's task.
