@@ -82,9 +82,7 @@ pub struct StatusChange {
 /// # }
 /// ```
 pub fn subscribe() -> Subscription {
-    let receiver = CHANGES
-        .get_or_init(|| broadcast::channel(CHANGES_KEPT).0)
-        .subscribe();
+    let receiver = receiver();
     let changes = futures_util::stream::unfold(receiver, |mut receiver| async move {
         loop {
             match receiver.recv().await {
@@ -101,6 +99,15 @@ pub fn subscribe() -> Subscription {
     Subscription {
         changes: Box::pin(changes),
     }
+}
+
+/// A receiver of the process's changes, for heartbeat's own outputs (the live streams): one that
+/// falls behind is told so (`Lagged`) and reads the states again; nothing is logged, so many
+/// slow clients cannot flood the log.
+pub(crate) fn receiver() -> broadcast::Receiver<Arc<StatusChange>> {
+    CHANGES
+        .get_or_init(|| broadcast::channel(CHANGES_KEPT).0)
+        .subscribe()
 }
 
 /// The stream of [`subscribe`].

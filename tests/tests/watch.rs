@@ -403,3 +403,66 @@ async fn a_quiet_stream_sends_a_comment_every_15_s() {
         assert_eq!(start.elapsed(), Duration::from_secs(15) * n);
     }
 }
+
+/// A client that reads nothing while thousands of changes happen holds up no probe and no
+/// other stream; its stream falls behind, skips what it missed, and sends the current
+/// document once the client reads again.
+#[tokio::test]
+async fn a_client_that_does_not_read_holds_nothing_up() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let up = Arc::new(AtomicBool::new(true));
+    // 16 KB in every document: 3,000 of them are far more than the sockets' buffers hold.
+    let blob = "x".repeat(16 << 10);
+    let big = Check::new("big", move || {
+        heartbeat::Outcome::pass().with("blob", blob.clone())
+    });
+    let app: axum::Router = bare()
+        .readiness(switch("switch", &up))
+        .readiness(big.cache(Duration::from_secs(3600)))
+        .into_router();
+    let (base, _server) = serve_until(app.clone(), std::future::pending()).await;
+    let address = base.trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!("GET {READINESS}?watch HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    stalled.write_all(request.as_bytes()).await.unwrap();
+    let mut reading = Events::open(&format!("{base}{READINESS}?watch")).await;
+    reading.document().await;
+
+    // 3,000 changes, more than the 1,024 a stream may fall behind; the last one passes.
+    const CHANGES: usize = 3_000;
+    for i in 1..=CHANGES {
+        up.store(i % 2 == 0, Ordering::SeqCst);
+        get(&app, READINESS).await;
+    }
+    let mut last = None;
+    while let Ok(document) =
+        tokio::time::timeout(Duration::from_millis(500), reading.document()).await
+    {
+        last = Some(document);
+    }
+    assert_eq!(
+        last.unwrap()["status"],
+        true,
+        "the reading client got to the end"
+    );
+
+    // The stalled client reads now: it gets the current document, not all it missed.
+    let mut received = Vec::new();
+    let mut buffer = vec![0; 64 << 10];
+    while let Ok(Ok(n)) =
+        tokio::time::timeout(Duration::from_millis(500), stalled.read(&mut buffer)).await
+    {
+        assert!(n > 0, "the stream stays open");
+        received.extend_from_slice(&buffer[..n]);
+    }
+    let text = String::from_utf8_lossy(&received);
+    let events = text.matches("data: ").count();
+    assert!(
+        events < CHANGES,
+        "{events} events: it skipped what it missed"
+    );
+    let last = text.rsplit("data: ").next().unwrap();
+    let last: Value = serde_json::from_str(last.lines().next().unwrap()).unwrap();
+    assert_eq!(last["status"], true, "the current document, last");
+}

@@ -19,6 +19,7 @@ use axum::response::Response;
 use futures_util::StreamExt;
 use serde_json::Map;
 use smallvec::SmallVec;
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
@@ -26,7 +27,7 @@ use super::{Endpoint, Endpoints, health, probes, wire};
 use crate::engine::{Answer, Answered};
 use crate::outcome::Level;
 use crate::registry::Kind;
-use crate::status::{StatusChange, Subscription};
+use crate::status::StatusChange;
 
 /// A comment is sent this often on an open stream: proxies close a connection that stays
 /// silent for long (nginx after 60 s, many load balancers after 60 s too).
@@ -74,7 +75,7 @@ pub(super) async fn stream(endpoints: Arc<Endpoints>, watched: Watched) -> Respo
     }
     let open = Open(Arc::clone(&endpoints));
     // Subscribed before the first document is read: no change falls between the two.
-    let changes = crate::status::subscribe();
+    let changes = crate::status::receiver();
     let lifecycle = matches!(watched, Watched::Readiness).then(|| endpoints.lifecycle.changes());
     let drained = endpoints.lifecycle.drained();
     let answer = watched
@@ -131,7 +132,7 @@ struct Shown {
 struct Stream {
     endpoints: Arc<Endpoints>,
     watched: Watched,
-    changes: Subscription,
+    changes: broadcast::Receiver<Arc<StatusChange>>,
     /// For readiness: the lifecycle's changes.
     lifecycle: Option<watch::Receiver<()>>,
     drained: watch::Receiver<bool>,
@@ -149,10 +150,13 @@ impl Stream {
                 biased;
                 // Err: the lifecycle is gone, which the router holds: cannot happen.
                 _ = self.drained.wait_for(|drained| *drained) => return None,
-                change = self.changes.next() => match change {
-                    Some(change) if self.watched.watches(&self.endpoints, &change) => Wake::Change,
-                    Some(_) => continue,
-                    None => return None,
+                change = self.changes.recv() => match change {
+                    Ok(change) if self.watched.watches(&self.endpoints, &change) => Wake::Change,
+                    Ok(_) => continue,
+                    // Behind (a client that does not read): whatever it missed, read again.
+                    Err(RecvError::Lagged(_)) => Wake::Change,
+                    // The sender is a static: never closed.
+                    Err(RecvError::Closed) => return None,
                 },
                 () = lifecycle_changed(&mut self.lifecycle) => Wake::Change,
                 _ = self.keep_alive.tick() => Wake::KeepAlive,
