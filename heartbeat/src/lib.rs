@@ -208,6 +208,8 @@ mod builder;
 pub mod checks;
 mod engine;
 mod environ;
+#[cfg(feature = "grpc")]
+mod grpc;
 pub mod lifecycle;
 mod metrics;
 mod outcome;
@@ -218,6 +220,8 @@ mod rules;
 mod status;
 
 pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
+#[cfg(feature = "grpc")]
+pub use grpc::Grpc;
 /// Registers a check of `/.well-known/heartbeat/readiness`: is this instance ready for traffic?
 ///
 /// Options: `name = "…"` (default: the function's name), `timeout = "2s"`, `cache = "500ms"`,

@@ -71,6 +71,8 @@ struct Shared {
     active: AtomicBool,
     /// Whether the drain is over (the server is stopping).
     drained: watch::Sender<bool>,
+    /// Sent after every change of a condition: what the gRPC health service's `Watch` waits on.
+    changed: watch::Sender<()>,
 }
 
 #[derive(Debug)]
@@ -106,6 +108,7 @@ impl Lifecycle {
             }),
             active: AtomicBool::new(false),
             drained: watch::Sender::new(false),
+            changed: watch::Sender::new(()),
         }))
     }
 
@@ -121,17 +124,25 @@ impl Lifecycle {
         self.0.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Changes the state with `change`, then tells whoever watches it (after the lock is
+    /// released, so a watcher that wakes reads the new state).
+    fn update<R>(&self, change: impl FnOnce(&mut State) -> R) -> R {
+        let result = change(&mut self.state());
+        self.0.changed.send_replace(());
+        result
+    }
+
     /// Marks the application not ready, with the reason readiness shows (warm-up,
     /// maintenance…).
     pub fn mark_not_ready(&self, reason: impl Into<String>) {
         let reason = reason.into();
         tracing::warn!(%reason, "marked not ready");
-        self.state().not_ready = Some(reason);
+        self.update(|state| state.not_ready = Some(reason));
     }
 
     /// Undoes [`Lifecycle::mark_not_ready`].
     pub fn mark_ready(&self) {
-        if self.state().not_ready.take().is_some() {
+        if self.update(|state| state.not_ready.take()).is_some() {
             tracing::info!("marked ready again");
         }
     }
@@ -139,19 +150,23 @@ impl Lifecycle {
     /// Opts in to the startup gate: readiness fails, with a check named `startup`, until
     /// [`Lifecycle::mark_started`] is called. Call it before serving.
     pub fn require_startup(&self) {
-        let mut state = self.state();
-        if state.startup == Startup::NotRequired {
-            state.startup = Startup::Pending;
-        }
+        self.update(|state| {
+            if state.startup == Startup::NotRequired {
+                state.startup = Startup::Pending;
+            }
+        });
     }
 
     /// Says the application has started: the startup gate opens for good.
     pub fn mark_started(&self) {
-        self.state().startup = Startup::Done;
+        self.update(|state| state.startup = Startup::Done);
     }
 
     /// Whether the shutdown has begun.
     pub fn is_draining(&self) -> bool {
+        if !self.0.active.load(Ordering::Acquire) {
+            return false;
+        }
         let state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.draining.is_some()
     }
@@ -160,7 +175,7 @@ impl Lifecycle {
     /// liveliness stays as it is; resolves after `drain`, when the server should stop taking
     /// requests. What [`Lifecycle::shutdown_signal_with_drain`] does on the signal.
     pub async fn shutdown(&self, drain: Duration) {
-        self.state().draining = Some((Instant::now(), drain));
+        self.update(|state| state.draining = Some((Instant::now(), drain)));
         tracing::info!(?drain, "draining: readiness fails until the server stops");
         tokio::time::sleep(drain).await;
         tracing::info!("drain delay over: stopping the server");
@@ -215,6 +230,12 @@ impl Lifecycle {
     /// Says when the drain is over: background checks stop then.
     pub(crate) fn drained(&self) -> watch::Receiver<bool> {
         self.0.drained.subscribe()
+    }
+
+    /// Says when a condition changed (draining began, marked ready or not, started).
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    pub(crate) fn changes(&self) -> watch::Receiver<()> {
+        self.0.changed.subscribe()
     }
 
     /// The failing lifecycle checks readiness shows now, by name.

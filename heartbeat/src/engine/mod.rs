@@ -175,11 +175,22 @@ impl Monitor {
     /// stale for a background check, as a request reads it), and its runs counted.
     pub(crate) fn reading(&self, now: Instant) -> (Option<Arc<State>>, Tally) {
         let slot = self.slot.borrow();
-        let state = match &self.schedule {
+        (self.read(&slot, now), slot.tally.clone())
+    }
+
+    /// The state a request at `now` would be answered from, without running the check or
+    /// copying its counts (`None` for a check no request has run yet): what a gRPC `Watch`
+    /// reads after each change.
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    pub(crate) fn current(&self, now: Instant) -> Option<Arc<State>> {
+        self.read(&self.slot.borrow(), now)
+    }
+
+    fn read(&self, slot: &Slot, now: Instant) -> Option<Arc<State>> {
+        match &self.schedule {
             Some(schedule) => Some(self.scheduled(schedule, slot.current.as_ref(), now)),
             None => slot.current.clone(),
-        };
-        (state, slot.tally.clone())
+        }
     }
 
     /// The state for a request made at `now`: fresh, from the run in flight, or from a run
