@@ -48,14 +48,14 @@ const EXCHANGE_PATIENCE: Duration = Duration::from_secs(30);
 /// How long one `callgrind_control` command, or the dump file it asks for, may take.
 const CONTROL_PATIENCE: Duration = Duration::from_secs(30);
 /// The whole section's budget; a figure still unmeasured by then is an error.
-const BUDGET: Duration = Duration::from_secs(20 * 60);
+pub(crate) const BUDGET: Duration = Duration::from_secs(20 * 60);
 /// How long the child serves at most, even if the bench forgot it.
 pub(crate) const CHILD_LIFETIME: Duration = Duration::from_secs(25 * 60);
 /// How long the child has to exit (callgrind writes its last dump) once its stdin closes.
-const CHILD_STOP: Duration = Duration::from_secs(20);
+pub(crate) const CHILD_STOP: Duration = Duration::from_secs(20);
 
 /// A cache longer than the section: every counted request reads the cached result.
-const CACHED: Duration = Duration::from_secs(3600);
+pub(crate) const CACHED: Duration = Duration::from_secs(3600);
 /// Checks in the "100 checks" shapes.
 const MANY: usize = 100;
 /// Checks in the shapes that compare background checks with cached ones (issue 14).
@@ -186,7 +186,7 @@ pub(crate) async fn router() -> BenchResult<Router> {
 }
 
 /// valgrind's version, when valgrind and `callgrind_control` can be run; else why not.
-fn valgrind() -> Result<String, &'static str> {
+pub(crate) fn valgrind() -> Result<String, &'static str> {
     let version = Command::new("valgrind")
         .arg("--version")
         .output()
@@ -217,10 +217,10 @@ pub(crate) fn describe() -> String {
 }
 
 /// A directory of this run's callgrind files, removed on drop.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new() -> BenchResult<Scratch> {
+    pub(crate) fn new() -> BenchResult<Scratch> {
         let dir =
             std::env::temp_dir().join(format!("heartbeat-bench-callgrind-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
@@ -235,7 +235,7 @@ impl Drop for Scratch {
 }
 
 /// The child under callgrind, and how many dumps it wrote.
-struct Callgrind {
+pub(crate) struct Callgrind {
     pid: u32,
     dir: PathBuf,
     dumps: u64,
@@ -251,12 +251,12 @@ impl Callgrind {
     }
 
     /// Zeroes every counter of every thread.
-    async fn zero(&self) -> BenchResult<()> {
+    pub(crate) async fn zero(&self) -> BenchResult<()> {
         self.control("--zero").await
     }
 
     /// Dumps the counters since the last zero and returns their total (instructions).
-    async fn dump(&mut self) -> BenchResult<u64> {
+    pub(crate) async fn dump(&mut self) -> BenchResult<u64> {
         self.control("--dump=heartbeat-bench").await?;
         self.dumps += 1;
         let file = self.dir.join(format!("cg.{}.{}", self.pid, self.dumps));
@@ -361,7 +361,7 @@ async fn count(
 }
 
 /// The last lines of valgrind's log, to explain a failed start.
-fn log_tail(log: &Path) -> String {
+pub(crate) fn log_tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(5)..].join(" / ")
@@ -434,7 +434,10 @@ pub(crate) async fn instructions() -> BenchResult<Vec<Row>> {
 }
 
 /// Starts `heartbeat-bench serve KIND 0` under callgrind.
-async fn child(scratch: &Scratch, kind: &str) -> BenchResult<(ChildServer, Callgrind, PathBuf)> {
+pub(crate) async fn child(
+    scratch: &Scratch,
+    kind: &str,
+) -> BenchResult<(ChildServer, Callgrind, PathBuf)> {
     let log = scratch.0.join(format!("valgrind-{kind}.log"));
     let mut command = Command::new("valgrind");
     command

@@ -21,6 +21,8 @@
 //!   200 answers and the server's peak RSS (issue 13, defect 9), next to a plain handler's.
 //! - `background`: readiness with 1,000 background checks and with 1,000 cached ones under
 //!   the same load: latency (issue 14).
+//! - `grpc`: instructions per gRPC `Check("")` call under callgrind, heartbeat's health
+//!   service next to tonic-health's `HealthReporter` server in the same child (issue 16).
 //!
 //! The loaded figures use `wrk` (`apt-get install -y wrk`); without it they fall back to a
 //! built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only, and every loop is
@@ -32,6 +34,7 @@
 mod background;
 mod child;
 mod crowd;
+mod grpc;
 mod instructions;
 mod load;
 mod machine;
@@ -121,7 +124,7 @@ fn runtime() -> BenchResult<tokio::runtime::Runtime> {
 }
 
 /// The sections, in the order a full run measures them.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "overhead",
     "scale",
     "concurrency",
@@ -131,11 +134,12 @@ const SECTIONS: [&str; 9] = [
     "instructions",
     "crowd",
     "background",
+    "grpc",
 ];
 
 const USAGE: &str =
     "usage: heartbeat-bench [SECTION…]     run these sections (default: all) and print the table
-         sections: overhead scale concurrency wire storm memory instructions crowd background
+         sections: overhead scale concurrency wire storm memory instructions crowd background grpc
        heartbeat-bench serve KIND PORT
                                      serve a section's child server on 127.0.0.1:PORT (0: any)
                                      until stdin closes (the bench starts it itself)";
@@ -254,6 +258,9 @@ fn bench(selected: &[&str]) -> BenchResult<()> {
             )
             .await;
         }
+        if wants("grpc") {
+            section(rows_, "9. gRPC Check (callgrind)", started, grpc::grpc()).await;
+        }
         rows
     });
     let elapsed = started.elapsed();
@@ -275,7 +282,7 @@ fn bench(selected: &[&str]) -> BenchResult<()> {
             "load generator: built-in client (**wrk is missing**: `apt-get install -y wrk`)"
         )?,
     }
-    if wants("instructions") {
+    if wants("instructions") || wants("grpc") {
         writeln!(out, "{}", instructions::describe())?;
     }
     writeln!(
