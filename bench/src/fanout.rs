@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::child::{ChildServer, open_files_limit, with_open_files};
-use crate::instructions::{Scratch, callgrind_child, valgrind};
+use crate::instructions::{Scratch, child, valgrind};
 use crate::load::{open_files_for, read_response};
 use crate::serve::bare;
 use crate::{BenchResult, Met, Row, thousands};
@@ -164,7 +164,7 @@ async fn wall_time(files: u64) -> BenchResult<Pair<Duration>> {
 /// Instructions per change under callgrind, with the streams open and without.
 async fn instructions(files: u64) -> BenchResult<Pair<f64>> {
     let scratch = Scratch::new()?;
-    let (server, mut callgrind) = callgrind_child(&scratch, "fanout", Some(files)).await?;
+    let (server, mut callgrind, _log) = child(&scratch, "fanout", Some(files)).await?;
     let addr = server.addr();
     let mut probe = Probe::open(addr).await?;
     for _ in 0..WARM_UP {

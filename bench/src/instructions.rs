@@ -48,14 +48,14 @@ const EXCHANGE_PATIENCE: Duration = Duration::from_secs(30);
 /// How long one `callgrind_control` command, or the dump file it asks for, may take.
 const CONTROL_PATIENCE: Duration = Duration::from_secs(30);
 /// The whole section's budget; a figure still unmeasured by then is an error.
-const BUDGET: Duration = Duration::from_secs(20 * 60);
+pub(crate) const BUDGET: Duration = Duration::from_secs(20 * 60);
 /// How long the child serves at most, even if the bench forgot it.
 pub(crate) const CHILD_LIFETIME: Duration = Duration::from_secs(25 * 60);
 /// How long the child has to exit (callgrind writes its last dump) once its stdin closes.
-const CHILD_STOP: Duration = Duration::from_secs(20);
+pub(crate) const CHILD_STOP: Duration = Duration::from_secs(20);
 
 /// A cache longer than the section: every counted request reads the cached result.
-const CACHED: Duration = Duration::from_secs(3600);
+pub(crate) const CACHED: Duration = Duration::from_secs(3600);
 /// Checks in the "100 checks" shapes.
 const MANY: usize = 100;
 /// Checks in the shapes that compare background checks with cached ones (issue 14).
@@ -408,7 +408,7 @@ async fn count_pairs(
 }
 
 /// The last lines of valgrind's log, to explain a failed start.
-fn log_tail(log: &Path) -> String {
+pub(crate) fn log_tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(5)..].join(" / ")
@@ -490,7 +490,7 @@ pub(crate) async fn instructions() -> BenchResult<Vec<Row>> {
 
 /// Starts `heartbeat-bench serve KIND 0` under callgrind, with at least `files` open files
 /// when given.
-async fn child(
+pub(crate) async fn child(
     scratch: &Scratch,
     kind: &str,
     files: Option<u64>,
@@ -519,16 +519,6 @@ async fn child(
         dumps: 0,
     };
     Ok((server, callgrind, log))
-}
-
-/// [`child`] for another section: the child under callgrind, its log's tail in any error.
-pub(crate) async fn callgrind_child(
-    scratch: &Scratch,
-    kind: &str,
-    files: Option<u64>,
-) -> BenchResult<(ChildServer, Callgrind)> {
-    let (server, callgrind, _log) = child(scratch, kind, files).await?;
-    Ok((server, callgrind))
 }
 
 /// The background child's counts.

@@ -23,6 +23,8 @@
 //!   the same load: latency (issue 14).
 //! - `fanout`: one status change sent to 1,000 open `?watch` streams: instructions under
 //!   callgrind and wall time (issue 15).
+//! - `grpc`: instructions per gRPC `Check("")` call under callgrind, heartbeat's health
+//!   service next to tonic-health's `HealthReporter` server in the same child (issue 16).
 //!
 //! The loaded figures use `wrk` (`apt-get install -y wrk`); without it they fall back to a
 //! built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only, and every loop is
@@ -35,6 +37,7 @@ mod background;
 mod child;
 mod crowd;
 mod fanout;
+mod grpc;
 mod instructions;
 mod load;
 mod machine;
@@ -108,7 +111,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -124,7 +127,7 @@ fn runtime() -> BenchResult<tokio::runtime::Runtime> {
 }
 
 /// The sections, in the order a full run measures them.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "overhead",
     "scale",
     "concurrency",
@@ -135,12 +138,13 @@ const SECTIONS: [&str; 10] = [
     "crowd",
     "background",
     "fanout",
+    "grpc",
 ];
 
 const USAGE: &str =
     "usage: heartbeat-bench [SECTION…]     run these sections (default: all) and print the table
          sections: overhead scale concurrency wire storm memory instructions crowd background
-                   fanout
+                   fanout grpc
        heartbeat-bench serve KIND PORT
                                      serve a section's child server on 127.0.0.1:PORT (0: any)
                                      until stdin closes (the bench starts it itself)";
@@ -262,6 +266,9 @@ fn bench(selected: &[&str]) -> BenchResult<()> {
         if wants("fanout") {
             section(rows_, "9. fan-out", started, fanout::fanout()).await;
         }
+        if wants("grpc") {
+            section(rows_, "10. gRPC Check (callgrind)", started, grpc::grpc()).await;
+        }
         rows
     });
     let elapsed = started.elapsed();
@@ -283,7 +290,7 @@ fn bench(selected: &[&str]) -> BenchResult<()> {
             "load generator: built-in client (**wrk is missing**: `apt-get install -y wrk`)"
         )?,
     }
-    if wants("instructions") {
+    if wants("instructions") || wants("grpc") {
         writeln!(out, "{}", instructions::describe())?;
     }
     writeln!(

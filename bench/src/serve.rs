@@ -175,7 +175,7 @@ pub(crate) fn crowd_heartbeat() -> Router {
 }
 
 /// What `heartbeat-bench serve KIND PORT` serves.
-const KINDS: &str = "`plain`, `heartbeat`, `crowd`, `plain-crowd`, `background`, `background-idle`, `cached-1000`, `instructions`, `instructions-background` or `fanout`";
+const KINDS: &str = "`plain`, `heartbeat`, `crowd`, `plain-crowd`, `background`, `background-idle`, `cached-1000`, `instructions`, `instructions-background`, `fanout` or `grpc`";
 
 /// `heartbeat-bench serve KIND PORT`: serves on 127.0.0.1:PORT
 /// (0: any free port), prints `listening ADDR`, and stops when stdin closes or after its
@@ -187,13 +187,15 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
     let (runtime, lifetime) = match kind {
         "plain" | "heartbeat" | "crowd" | "plain-crowd" | "background" | "background-idle"
         | "cached-1000" => (crate::runtime()?, CHILD_LIFETIME),
-        "instructions" | "instructions-background" | "fanout" => (
+        "instructions" | "instructions-background" | "fanout" | "grpc" => (
             crate::instructions::runtime()?,
             crate::instructions::CHILD_LIFETIME,
         ),
         other => return Err(format!("serve what? {KINDS}, not {other:?}").into()),
     };
     runtime.block_on(async {
+        // tonic-health's reporter, kept while the `grpc` child serves.
+        let mut _reporter = None;
         let router = match kind {
             "heartbeat" => child_heartbeat(),
             "plain" => plain_copy(&child_heartbeat()).await?,
@@ -212,6 +214,11 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
             "cached-1000" => trivial_async(bare(), crate::instructions::THOUSAND).into_router(),
             "instructions-background" => crate::instructions::background_router()?,
             "fanout" => crate::fanout::router()?,
+            "grpc" => {
+                let (router, reporter) = crate::grpc::router()?;
+                _reporter = Some(reporter);
+                router
+            }
             _ => crate::instructions::router().await?,
         };
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;

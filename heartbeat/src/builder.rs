@@ -49,6 +49,9 @@ pub struct Heartbeat {
     lifecycle: Lifecycle,
     /// What `.provide(…)` and `.with_state(…)` gave, for checks' `Provided` parameters.
     pub(crate) values: Values,
+    /// The gRPC health service this router answers, and its service names for checks.
+    #[cfg(feature = "grpc")]
+    pub(crate) grpc: crate::grpc::Config,
 }
 
 enum Secret {
@@ -101,6 +104,8 @@ impl Heartbeat {
             required: Vec::new(),
             lifecycle: Lifecycle::global(),
             values: Values::default(),
+            #[cfg(feature = "grpc")]
+            grpc: crate::grpc::Config::default(),
         }
     }
 
@@ -352,7 +357,12 @@ impl Heartbeat {
     where
         S: Clone + Send + Sync + 'static,
     {
+        #[cfg(feature = "grpc")]
+        let grpc = self.grpc.clone();
         let (endpoints, paths) = self.validate()?;
+        let endpoints = Arc::new(endpoints);
+        #[cfg(feature = "grpc")]
+        grpc.attach(&endpoints);
         Ok(routes::router(endpoints, &paths))
     }
 
@@ -393,6 +403,8 @@ impl Heartbeat {
         {
             problems.push("`.metrics(…)` was given a `Metrics` that another router already reads: make one `Metrics` per router".to_owned());
         }
+        #[cfg(feature = "grpc")]
+        problems.extend(self.grpc.problems(&checks));
         if self.protect_metrics && self.paths.metrics.is_none() {
             problems.push("`.protect_metrics()` protects nothing: no metrics are served without `.metrics_path(…)`".to_owned());
         }

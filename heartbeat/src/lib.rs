@@ -153,6 +153,19 @@
 //! name, from, to, message, when), published when a run's result is recorded; it never makes a
 //! probe wait.
 //!
+//! # gRPC health
+//!
+//! With the `grpc` feature, `Grpc` answers the standard gRPC health service
+//! (`grpc.health.v1.Health`, `Check` and `Watch`, as Kubernetes' `grpc:` probes, Envoy and gRPC
+//! clients ask it) from the same checks and states as the HTTP endpoints: give it to the
+//! builder (`Heartbeat::grpc`), then serve `Grpc::axum_router` on the app's own port (with
+//! axum's `http2` feature) or `Grpc::service` with tonic's server. `""` and `"readiness"` are
+//! readiness (with the lifecycle), `"liveness"` and `"liveliness"` liveliness, each readiness
+//! or liveliness check answers by its name, and `Heartbeat::grpc_service` gives checks a name
+//! of your own; pass and warn are `SERVING`. `Check` evaluates as a probe does; `Watch` only
+//! reads after its first message and sends each change; from the start of the drain every
+//! service is `NOT_SERVING`.
+//!
 //! # Cargo features
 //!
 //! None is on by default. The items behind a feature are documented when it is on (docs.rs
@@ -165,6 +178,7 @@
 //! | `postgres`, `mysql`, `sqlite` | `checks::Sql` and `checks::{postgres, mysql, sqlite}`: `SELECT 1` on an sqlx pool | sqlx 0.9 | 1.94 |
 //! | `redis` | `checks::Redis` and `checks::redis`: `PING` answers `PONG` | redis 1.8 | 1.88 |
 //! | `prometheus-client` | [`Metrics`] as a `prometheus_client` collector, for the application's own registry ([metrics](#metrics) are served without it) | prometheus-client 0.25 | 1.85 |
+//! | `grpc` | `Grpc`: the standard gRPC health service (`grpc.health.v1.Health`) answered from the same checks ([gRPC health](#grpc-health)) | tonic 0.14 and tonic-health 0.14, no default features | 1.88 |
 //!
 //! The checks take your own pool or client, so your `sqlx`, `redis` or `reqwest` must be the
 //! version in the table: an sqlx 0.8 pool is another type than sqlx 0.9's ("expected
@@ -208,6 +222,8 @@ mod builder;
 pub mod checks;
 mod engine;
 mod environ;
+#[cfg(feature = "grpc")]
+mod grpc;
 pub mod lifecycle;
 mod metrics;
 mod outcome;
@@ -218,6 +234,8 @@ mod rules;
 mod status;
 
 pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
+#[cfg(feature = "grpc")]
+pub use grpc::Grpc;
 /// Registers a check of `/.well-known/heartbeat/readiness`: is this instance ready for traffic?
 ///
 /// Options: `name = "…"` (default: the function's name), `timeout = "2s"`, `cache = "500ms"`,

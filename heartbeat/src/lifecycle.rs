@@ -71,7 +71,8 @@ struct Shared {
     active: AtomicBool,
     /// Whether the drain is over (the server is stopping).
     drained: watch::Sender<bool>,
-    /// Sent after every change of the state: what live streams of readiness wait for.
+    /// Sent after every change of a condition: what the live streams of readiness and the gRPC
+    /// health service's `Watch` wait on.
     changed: watch::Sender<()>,
 }
 
@@ -124,42 +125,49 @@ impl Lifecycle {
         self.0.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Changes the state with `change`, then tells whoever watches it (after the lock is
+    /// released, so a watcher that wakes reads the new state).
+    fn update<R>(&self, change: impl FnOnce(&mut State) -> R) -> R {
+        let result = change(&mut self.state());
+        self.0.changed.send_replace(());
+        result
+    }
+
     /// Marks the application not ready, with the reason readiness shows (warm-up,
     /// maintenance…).
     pub fn mark_not_ready(&self, reason: impl Into<String>) {
         let reason = reason.into();
         tracing::warn!(%reason, "marked not ready");
-        self.state().not_ready = Some(reason);
-        self.notify();
+        self.update(|state| state.not_ready = Some(reason));
     }
 
     /// Undoes [`Lifecycle::mark_not_ready`].
     pub fn mark_ready(&self) {
-        if self.state().not_ready.take().is_some() {
+        if self.update(|state| state.not_ready.take()).is_some() {
             tracing::info!("marked ready again");
-            self.notify();
         }
     }
 
     /// Opts in to the startup gate: readiness fails, with a check named `startup`, until
     /// [`Lifecycle::mark_started`] is called. Call it before serving.
     pub fn require_startup(&self) {
-        let mut state = self.state();
-        if state.startup == Startup::NotRequired {
-            state.startup = Startup::Pending;
-        }
-        drop(state);
-        self.notify();
+        self.update(|state| {
+            if state.startup == Startup::NotRequired {
+                state.startup = Startup::Pending;
+            }
+        });
     }
 
     /// Says the application has started: the startup gate opens for good.
     pub fn mark_started(&self) {
-        self.state().startup = Startup::Done;
-        self.notify();
+        self.update(|state| state.startup = Startup::Done);
     }
 
     /// Whether the shutdown has begun.
     pub fn is_draining(&self) -> bool {
+        if !self.0.active.load(Ordering::Acquire) {
+            return false;
+        }
         let state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.draining.is_some()
     }
@@ -168,8 +176,7 @@ impl Lifecycle {
     /// liveliness stays as it is; resolves after `drain`, when the server should stop taking
     /// requests. What [`Lifecycle::shutdown_signal_with_drain`] does on the signal.
     pub async fn shutdown(&self, drain: Duration) {
-        self.state().draining = Some((Instant::now(), drain));
-        self.notify();
+        self.update(|state| state.draining = Some((Instant::now(), drain)));
         tracing::info!(?drain, "draining: readiness fails until the server stops");
         tokio::time::sleep(drain).await;
         tracing::info!("drain delay over: stopping the server");
@@ -226,15 +233,10 @@ impl Lifecycle {
         self.0.drained.subscribe()
     }
 
-    /// Says when the state changed (readiness's conditions may have): live streams of
-    /// readiness send the document again then.
+    /// Says when a condition changed (draining began, marked ready or not, started): the live
+    /// streams of readiness and gRPC's `Watch` read the conditions again then.
     pub(crate) fn changes(&self) -> watch::Receiver<()> {
         self.0.changed.subscribe()
-    }
-
-    /// Wakes whoever waits on [`Lifecycle::changes`]; called after the state's lock is released.
-    fn notify(&self) {
-        self.0.changed.send_replace(());
     }
 
     /// The failing lifecycle checks readiness shows now, by name.

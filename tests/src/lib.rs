@@ -265,13 +265,14 @@ impl std::io::Write for Captured {
 
 // The workspace README's examples, compiled as doctests of this crate, and run unless marked
 // `no_run` (the servers) or `ignore` (one line naming the reader's own crate of checks). They
-// use sqlx, reqwest and heartbeat's `postgres` feature: this crate has them with its default
-// feature `builtin`, which `cargo test --workspace` (the README's command, and `.ci/run`'s)
-// builds; without it (CI's MSRV run) they are left out rather than failing on a missing crate.
+// use sqlx, reqwest, heartbeat's `postgres` and `grpc` features: this crate has them with its
+// default features `builtin` and `grpc`, which `cargo test --workspace` (the README's command,
+// and `.ci/run`'s) builds; without them (CI's MSRV run) they are left out rather than failing
+// on a missing crate.
 // They are not heartbeat's doctests because the README is outside heartbeat's package and its
 // examples need features heartbeat does not enable by default. Each example that builds a
 // router is `standalone_crate`: merged doctests share one binary, and registration is global to
 // a binary. An indented block is a doctest too: fence a formula as ```text.
-#[cfg(all(doctest, feature = "builtin"))]
+#[cfg(all(doctest, feature = "builtin", feature = "grpc"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

@@ -200,21 +200,37 @@ impl Monitor {
     /// at `now` would be answered from (`None` for a check no request has run yet; unknown or
     /// stale for a background check, as a request reads it), and its runs counted.
     pub(crate) fn reading(&self, now: Instant) -> (Option<Arc<State>>, Tally) {
-        let (state, tally, stale) = {
+        let ((state, stale), tally) = {
             let slot = self.slot.borrow();
-            let (state, stale) = match &self.schedule {
-                Some(schedule) => {
-                    let (state, stale) = self.scheduled(schedule, slot.current.as_ref(), now);
-                    (Some(state), stale)
-                }
-                None => (slot.current.clone(), false),
-            };
-            (state, slot.tally.clone(), stale)
+            (self.read(&slot, now), slot.tally.clone())
         };
         if let Some(state) = state.as_ref().filter(|_| stale) {
             self.publish_stale(state);
         }
         (state, tally)
+    }
+
+    /// The state a request at `now` would be answered from, without running the check or
+    /// copying its counts (`None` for a check no request has run yet): what a live stream and
+    /// a gRPC `Watch` read after each change.
+    pub(crate) fn current(&self, now: Instant) -> Option<Arc<State>> {
+        let (state, stale) = self.read(&self.slot.borrow(), now);
+        if let Some(state) = state.as_ref().filter(|_| stale) {
+            self.publish_stale(state);
+        }
+        state
+    }
+
+    /// [`Monitor::current`] from a borrowed slot, and whether it is a background check's stale
+    /// state (a change to publish once the slot is no longer borrowed).
+    fn read(&self, slot: &Slot, now: Instant) -> (Option<Arc<State>>, bool) {
+        match &self.schedule {
+            Some(schedule) => {
+                let (state, stale) = self.scheduled(schedule, slot.current.as_ref(), now);
+                (Some(state), stale)
+            }
+            None => (slot.current.clone(), false),
+        }
     }
 
     /// The state for a request made at `now`: fresh, from the run in flight, or from a run

@@ -206,7 +206,7 @@ impl Paths {
 }
 
 /// The router of [`Paths`] validated by [`Paths::problems`]: no route panics in axum.
-pub(crate) fn router<S>(endpoints: Endpoints, paths: &Paths) -> Router<S>
+pub(crate) fn router<S>(endpoints: Arc<Endpoints>, paths: &Paths) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
@@ -218,5 +218,5 @@ where
         .fold(Router::new(), |router, (path, route)| {
             router.route(&path, route)
         })
-        .with_state(Arc::new(endpoints))
+        .with_state(endpoints)
 }

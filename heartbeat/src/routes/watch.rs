@@ -254,12 +254,12 @@ impl Watched {
         match self {
             Watched::Health(_) => {
                 for &i in self.health_selection(endpoints) {
-                    states.push(monitors.get(i)?.reading(now).0?);
+                    states.push(monitors.get(i)?.current(now)?);
                 }
             }
             _ => {
                 for monitor in monitors {
-                    states.push(monitor.reading(now).0?);
+                    states.push(monitor.current(now)?);
                 }
             }
         }
