@@ -19,9 +19,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use futures_util::{Stream, StreamExt};
-use tokio::sync::watch;
+use futures_util::Stream;
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer, SERVICE_NAME};
@@ -32,7 +33,7 @@ use crate::builder::Check;
 use crate::engine::{Checks, State};
 use crate::registry::Kind;
 use crate::routes::Endpoints;
-use crate::status::Subscription;
+use crate::status::StatusChange;
 
 /// The names of the two probe sets, besides `""` (the whole server, readiness).
 const READINESS: &str = "readiness";
@@ -469,7 +470,7 @@ impl Health for Grpc {
         let lifecycle = &served.endpoints.lifecycle;
         let watching = Watching {
             // Subscribed before the first read, so that no change is missed in between.
-            changes: crate::subscribe(),
+            changes: crate::status::receiver(),
             lifecycle: lifecycle.changes(),
             drained: lifecycle.drained(),
             served,
@@ -495,7 +496,8 @@ struct Watching {
     first: bool,
     /// The stream ended (after the drain).
     ended: bool,
-    changes: Subscription,
+    /// The process's status changes; one that falls behind (`Lagged`) just reads again.
+    changes: broadcast::Receiver<Arc<StatusChange>>,
     lifecycle: watch::Receiver<()>,
     drained: watch::Receiver<bool>,
 }
@@ -532,12 +534,18 @@ impl Watching {
             }
             let stale = async {
                 match stale {
-                    Some(at) => tokio::time::sleep_until(at).await,
+                    // A state is stale once `now > stale_after`: read just after.
+                    Some(at) => tokio::time::sleep_until(at + Duration::from_millis(1)).await,
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
-                Some(_) = self.changes.next() => {}
+                // Any change, or some missed (`Lagged`): read again. Never closed (a static).
+                change = self.changes.recv() => {
+                    if let Err(broadcast::error::RecvError::Closed) = change {
+                        return None;
+                    }
+                }
                 Ok(()) = self.lifecycle.changed() => {}
                 Ok(()) = self.drained.changed() => {}
                 () = stale => {}
