@@ -192,17 +192,17 @@ fn signature(kind: Kind, sig: &syn::Signature, errors: &mut Errors) {
             format!("{attribute} cannot go on an `extern` fn; declare a plain Rust fn"),
         );
     }
-    let lifetimes_only = sig
+    let only_lifetimes = sig
         .generics
         .params
         .iter()
-        .all(|p| matches!(p, GenericParam::Lifetime(_)));
-    if kind == Kind::OnStatusChange && lifetimes_only && sig.generics.where_clause.is_none() {
-        // `fn f<'a>(change: &'a StatusChange)`: the change's lifetime, named.
-    } else if !sig.generics.params.is_empty()
-        && lifetimes_only
-        && sig.generics.where_clause.is_none()
-    {
+        .all(|p| matches!(p, GenericParam::Lifetime(_)))
+        && sig.generics.where_clause.is_none();
+    // A subscriber may name its change's lifetime: `fn f<'a>(change: &'a StatusChange)`.
+    if kind == Kind::OnStatusChange && only_lifetimes {
+        return;
+    }
+    if !sig.generics.params.is_empty() && only_lifetimes {
         errors.spanned(
             &sig.generics,
             format!(

@@ -220,9 +220,10 @@ async fn call_sync(
             let result = catch_unwind(AssertUnwindSafe(|| call(&change)))
                 .map_err(|panic| panic_message(&*panic));
             drop(permit);
-            // Err: the task stopped waiting (the timeout struck, or its runtime shut down).
+            // Err: the task stopped waiting (the timeout struck, or its runtime shut down):
+            // what the call did is logged here.
             if let Err(result) = send.send(result) {
-                let late = Some(started.elapsed());
+                let late = Some(started.elapsed()).filter(|took| *took > subscriber.timeout);
                 match result {
                     Ok(returned) => report(subscriber, &change, Ended::Returned(returned), late),
                     Err(panic) => report(subscriber, &change, Ended::PanickedWith(&panic), late),
@@ -275,10 +276,16 @@ fn report(
                 );
             }
         }
-        Ended::Returned(Err(error)) => tracing::warn!(
-            subscriber = %name, %check, %from, %to, %error, late = ?late,
-            "an #[on_status_change] subscriber returned an error"
-        ),
+        Ended::Returned(Err(error)) => match late {
+            Some(took) => tracing::warn!(
+                subscriber = %name, %check, %from, %to, %error, ?took, timeout = ?subscriber.timeout,
+                "an #[on_status_change] subscriber returned an error, after its timeout"
+            ),
+            None => tracing::warn!(
+                subscriber = %name, %check, %from, %to, %error,
+                "an #[on_status_change] subscriber returned an error"
+            ),
+        },
         Ended::Panicked(panic) => log_panic(&name, site, &check, from, to, &panic_message(panic)),
         Ended::PanickedWith(panic) => log_panic(&name, site, &check, from, to, panic),
         Ended::TimedOut => {
