@@ -225,6 +225,19 @@ async fn eventually(what: &str, done: impl Fn() -> bool) {
     }
 }
 
+/// Waits until both recorders were called with `changes` of check `name`, in order.
+///
+/// Each test waits for a change to be delivered before it makes the next: two changes of one
+/// check made back to back can be published in the other order (the engine publishes a change
+/// after it records the state, outside the check's lock: `engine/run.rs`, `finish`), and this
+/// binary tests delivery, not the engine's publishing.
+async fn recorded(name: &str, changes: &[(Level, Level)]) {
+    eventually(&format!("{name}: {changes:?} reach both recorders"), || {
+        of(&RECORD_SYNC, name) == changes && of(&RECORD_ASYNC, name) == changes
+    })
+    .await;
+}
+
 /// A check seen for the first time (a change from unknown) by every subscriber: once each has
 /// seen it, each has been called for every change published before it.
 async fn marker(name: &'static str) {
@@ -276,6 +289,7 @@ fn sync_and_async_subscribers_are_called_for_each_change_and_not_for_the_same_le
         FLIP.store(false, Ordering::SeqCst);
         assert_eq!(probe(&app).await, 500);
         assert_eq!(probe(&app).await, 500);
+        recorded("flip", &[UP, DOWN]).await;
         FLIP.store(true, Ordering::SeqCst);
         assert_eq!(probe(&app).await, 200);
         eventually("the failure and the recovery reach both, in order", || {
@@ -310,6 +324,7 @@ fn a_slow_subscriber_delays_no_probe_and_no_other_subscriber() {
         // timeout; every other subscriber goes on.
         STUCK.store(false, Ordering::SeqCst);
         assert_eq!(probe(&app).await, 500);
+        recorded("stuck", &[UP, DOWN]).await;
         STUCK.store(true, Ordering::SeqCst);
         assert_eq!(probe(&app).await, 200);
         eventually("the fast subscribers see both changes", || {
@@ -374,6 +389,7 @@ fn a_panicking_subscriber_is_logged_and_called_again() {
         let app = router("boom");
         BOOM.store(true, Ordering::SeqCst);
         assert_eq!(probe(&app).await, 200);
+        recorded("boom", &[UP]).await;
         BOOM.store(false, Ordering::SeqCst);
         assert_eq!(probe(&app).await, 500);
         eventually("both panic on the failure", || {
