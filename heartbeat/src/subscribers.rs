@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tracing::Instrument;
 
 use crate::registry::Site;
 use crate::status::{StatusChange, Subscription, subscribe};
@@ -161,7 +162,11 @@ fn start() {
 
 /// One subscriber's task: each change, in order, one call at a time.
 async fn deliver(dispatched: &'static Dispatched, mut changes: Subscription, _alive: Alive) {
-    while let Some(change) = changes.next().await {
+    // The stream logs when it skips what this subscriber fell too far behind on: in this span,
+    // so that the line names the subscriber.
+    let reading =
+        tracing::warn_span!("on_status_change", subscriber = %Name(dispatched.subscriber));
+    while let Some(change) = changes.next().instrument(reading.clone()).await {
         // Waits while a call that outlived its timeout (on this task or a task of a runtime
         // that shut down since) has not returned: never two calls of one subscriber at once.
         let Ok(permit) = Arc::clone(&dispatched.in_flight).acquire_owned().await else {
