@@ -12,6 +12,8 @@ pub(crate) enum Kind {
     Liveliness,
     Environ,
     Health,
+    /// `#[on_status_change]`: a subscriber, not a check.
+    OnStatusChange,
 }
 
 impl Kind {
@@ -21,16 +23,27 @@ impl Kind {
             Kind::Liveliness => "#[liveliness_probe]",
             Kind::Environ => "#[environ_probe]",
             Kind::Health => "#[health_check]",
+            Kind::OnStatusChange => "#[on_status_change]",
         }
     }
 
-    /// The variant of `heartbeat::Kind` this attribute registers.
+    /// The variant of `heartbeat::Kind` this attribute registers (for a subscriber, which is
+    /// no check, only the name of its registration's constant uses it).
     pub(crate) fn variant(self) -> &'static str {
         match self {
             Kind::Readiness => "Readiness",
             Kind::Liveliness => "Liveliness",
             Kind::Environ => "Environ",
             Kind::Health => "Health",
+            Kind::OnStatusChange => "OnStatusChange",
+        }
+    }
+
+    /// What the attribute registers, for messages: `check` or `subscriber`.
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Kind::OnStatusChange => "subscriber",
+            _ => "check",
         }
     }
 
@@ -39,7 +52,7 @@ impl Kind {
         match key {
             "timeout" | "crate" => true,
             "default" => self == Kind::Health,
-            _ => self != Kind::Environ && ALL.contains(&key),
+            _ => !matches!(self, Kind::Environ | Kind::OnStatusChange) && ALL.contains(&key),
         }
     }
 }
@@ -201,7 +214,9 @@ fn option(kind: Kind, options: &mut Options, meta: ParseNestedMeta<'_>, errors: 
     };
     if !kind.allows(&key) {
         let message = if ALL.contains(&key.as_str()) {
-            let owner = if key == "default" {
+            let owner = if kind == Kind::OnStatusChange {
+                "a subscriber is called on every change of every check, and has no name, level, cache or schedule of its own"
+            } else if key == "default" {
                 "only #[health_check] has it"
             } else if kind == Kind::Environ && key != "name" && key != "cache" {
                 "an environ probe reports facts and has no level; `critical`, the thresholds, `every` and `max_stale` apply to readiness, liveliness and health checks"

@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::{GenericArgument, LitStr, PathArguments, Type};
 
 use crate::args::{self, Errors, Kind, Options};
-use crate::item::{self, CheckFn};
+use crate::item::{self, CheckFn, SubscriberFn};
 use crate::lockfile::{self, Reading};
 use crate::target;
 
@@ -138,6 +138,104 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
                     { #runner },
                 )
                 #(#given)*
+            }
+        };
+    }
+}
+
+/// `#[on_status_change]`: the function unchanged, and its registration as a subscriber.
+pub(crate) fn on_status_change(args: TokenStream, item: TokenStream) -> TokenStream {
+    let kind = Kind::OnStatusChange;
+    let mut errors = Errors::default();
+    let options = args::parse(kind, args, &mut errors);
+    let subscriber = item::parse_subscriber(item.clone(), &mut errors);
+    match (errors.into_compile_error(), subscriber) {
+        (None, Some(subscriber)) => {
+            let registration = subscriber_registration(options, &subscriber);
+            quote!(#item #registration)
+        }
+        (error, _) => quote!(#item #error),
+    }
+}
+
+fn subscriber_registration(options: Options, subscriber: &SubscriberFn) -> TokenStream {
+    let import = match options.krate {
+        Some(krate) => quote_spanned!(krate.span()=> use #krate as __heartbeat;),
+        None => quote!(
+            use ::heartbeat as __heartbeat;
+        ),
+    };
+    let ident = &subscriber.ident;
+    let function = LitStr::new(&ident.unraw().to_string(), ident.span());
+    // As for a check: the one use of the function, spanned to the attribute.
+    let mut callee = ident.clone();
+    callee.set_span(Span::call_site());
+    let holder = holder(Kind::OnStatusChange, ident, &function);
+    let timeout = options
+        .timeout
+        .map(|(nanos, _)| quote!(.timeout(::core::time::Duration::from_nanos(#nanos))));
+    // The change, spanned to the parameter's type: a reference to another type is reported
+    // there, as a mismatch with `&StatusChange`.
+    let change = Ident::new("__heartbeat_change", subscriber.param.span());
+    let (output, output_span) = match &subscriber.output {
+        Some(ty) => {
+            let nameable = nameable(ty);
+            (quote!(#nameable), ty.span())
+        }
+        None => (quote!(()), ident.span()),
+    };
+    let convert =
+        quote_spanned!(output_span=> __heartbeat::__private::subscriber_output::<#output>);
+    let call = match &subscriber.is_async {
+        Some(asyncness) => {
+            // A future that is not `Send` is reported on the user's `async fn name`, as for a
+            // check: the local holding the function is spanned to its name.
+            let local = Ident::new("__heartbeat_fn", ident.span());
+            let future = quote_spanned!(asyncness.span=> __heartbeat::__private::send_borrowing(#local(#change)));
+            quote! {
+                fn __heartbeat_call(
+                    __heartbeat_owned: ::std::sync::Arc<__heartbeat::StatusChange>,
+                ) -> __heartbeat::__private::SubscriberFuture {
+                    ::std::boxed::Box::pin(async move {
+                        let #local = #callee;
+                        let #change: &__heartbeat::StatusChange = &__heartbeat_owned;
+                        let future = #future;
+                        #convert(future.await)
+                    })
+                }
+                __heartbeat::__private::SubscriberCall::Async(__heartbeat_call)
+            }
+        }
+        None => quote! {
+            fn __heartbeat_call(
+                #change: &__heartbeat::StatusChange,
+            ) -> __heartbeat::__private::Returned {
+                #convert(#callee(#change))
+            }
+            __heartbeat::__private::SubscriberCall::Sync(__heartbeat_call)
+        },
+    };
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    quote! {
+        #[doc(hidden)]
+        #[allow(
+            deprecated,
+            dead_code,
+            non_upper_case_globals,
+            unused_attributes,
+            unused_qualifications,
+            clippy::absolute_paths,
+            clippy::items_after_statements,
+        )]
+        const #holder: () = {
+            #import
+            __heartbeat::__private::subscriber! {
+                __heartbeat::__private::Subscriber::new(
+                    #function,
+                    __heartbeat::__private::Site::new(::core::module_path!(), ::core::file!(), #line),
+                    { #call },
+                )
+                #timeout
             }
         };
     }

@@ -1,5 +1,6 @@
 //! The annotated item: it must be a free, non-generic `fn` or `async fn` whose parameters, if
-//! any, are values the router provides (`name: heartbeat::Provided<T>`).
+//! any, are values the router provides (`name: heartbeat::Provided<T>`); for
+//! `#[on_status_change]`, whose one parameter is the change (`&heartbeat::StatusChange`).
 
 use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
@@ -24,18 +25,136 @@ pub(crate) struct Param {
     pub(crate) ty: Box<Type>,
 }
 
+/// What the expansion needs to know about an `#[on_status_change]` function.
+pub(crate) struct SubscriberFn {
+    pub(crate) ident: syn::Ident,
+    pub(crate) is_async: Option<syn::token::Async>,
+    /// The declared return type; `None` for `-> ()` left implicit.
+    pub(crate) output: Option<Box<Type>>,
+    /// The type of its one parameter, `&heartbeat::StatusChange` (a reference: whether to
+    /// that type is rustc's to say, spanned here).
+    pub(crate) param: Box<Type>,
+}
+
 /// Parses the item, reporting every way it cannot be a check. `None` when it cannot.
 pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Option<CheckFn> {
     let attribute = kind.attribute();
-    let function: ItemFn = match syn::parse2::<Item>(item.clone()) {
-        Ok(Item::Fn(function)) => function,
+    let function = function(kind, item, errors)?;
+    let sig = &function.sig;
+    let before = errors.count();
+    signature(kind, sig, errors);
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => errors.spanned(
+                receiver,
+                format!(
+                    "{attribute} cannot go on a method: a check takes no `self`; declare a free fn \
+                     and take the value as a parameter the router provides, \
+                     as in `db: heartbeat::Provided<Database>`"
+                ),
+            ),
+            FnArg::Typed(arg) => params.extend(param(attribute, arg, errors)),
+        }
+    }
+    variadic(kind, sig, errors);
+    if errors.count() > before {
+        return None;
+    }
+    Some(CheckFn {
+        ident: sig.ident.clone(),
+        is_async: sig.asyncness,
+        output: output(sig),
+        params,
+    })
+}
+
+/// Parses the item of `#[on_status_change]`: a free, non-generic `fn` or `async fn` with one
+/// parameter, the change by reference. `None` when it cannot be one.
+pub(crate) fn parse_subscriber(item: TokenStream, errors: &mut Errors) -> Option<SubscriberFn> {
+    let kind = Kind::OnStatusChange;
+    let attribute = kind.attribute();
+    let function = function(kind, item, errors)?;
+    let sig = &function.sig;
+    let before = errors.count();
+    signature(kind, sig, errors);
+    let the_param = "`change: &heartbeat::StatusChange`";
+    let mut param = None;
+    let mut typed = 0;
+    for input in &sig.inputs {
+        if let FnArg::Typed(_) = input {
+            typed += 1;
+        }
+        match input {
+            FnArg::Receiver(receiver) => errors.spanned(
+                receiver,
+                format!(
+                    "{attribute} cannot go on a method: a subscriber takes no `self`; declare a \
+                     free fn whose one parameter is the change, {the_param}"
+                ),
+            ),
+            FnArg::Typed(_) if typed > 1 => errors.spanned(
+                input,
+                format!(
+                    "{attribute} takes one parameter, the change ({the_param}); remove this one"
+                ),
+            ),
+            FnArg::Typed(arg) => match &*arg.ty {
+                Type::Reference(reference) if reference.mutability.is_some() => errors.spanned(
+                    reference,
+                    format!(
+                        "{attribute} takes the change by shared reference, {the_param}: every \
+                         subscriber is given the same change"
+                    ),
+                ),
+                Type::Reference(_) => param = Some(arg.ty.clone()),
+                ty => errors.spanned(
+                    ty,
+                    format!(
+                        "{attribute} takes the change by reference, {the_param} (an `async fn`'s \
+                         future may borrow it); clone it to keep it"
+                    ),
+                ),
+            },
+        }
+    }
+    if typed == 0 && sig.receiver().is_none() {
+        errors.at(
+            sig.paren_token.span.join(),
+            format!("{attribute} needs the change as the function's one parameter: {the_param}"),
+        );
+    }
+    variadic(kind, sig, errors);
+    if errors.count() > before {
+        return None;
+    }
+    Some(SubscriberFn {
+        ident: sig.ident.clone(),
+        is_async: sig.asyncness,
+        output: output(sig),
+        param: param?,
+    })
+}
+
+fn output(sig: &syn::Signature) -> Option<Box<Type>> {
+    match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => Some(ty.clone()),
+    }
+}
+
+/// The annotated item as a function, or the error that it is something else.
+fn function(kind: Kind, item: TokenStream, errors: &mut Errors) -> Option<ItemFn> {
+    let attribute = kind.attribute();
+    match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(function)) => Some(function),
         Ok(other) => {
             let what = describe(&other);
             errors.at(
                 keyword_span(&other),
                 format!("{attribute} goes on a free `fn` or `async fn`, not on {what}"),
             );
-            return None;
+            None
         }
         Err(_) => {
             // Not an item at all (an associated fn in an impl with `self`, say, still parses as
@@ -44,15 +163,19 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
                 item.span(),
                 format!("{attribute} goes on a free `fn` or `async fn`"),
             );
-            return None;
+            None
         }
-    };
-    let sig = &function.sig;
-    let before = errors.count();
+    }
+}
+
+/// What neither a check nor a subscriber may be: `const`, `unsafe`, `extern` or generic.
+fn signature(kind: Kind, sig: &syn::Signature, errors: &mut Errors) {
+    let attribute = kind.attribute();
+    let noun = kind.noun();
     if let Some(constness) = &sig.constness {
         errors.at(
             constness.span,
-            format!("{attribute} cannot go on a `const fn`: checks run at run time"),
+            format!("{attribute} cannot go on a `const fn`: {noun}s run at run time"),
         );
     }
     if let syn::Safety::Unsafe(unsafety) = &sig.safety {
@@ -69,12 +192,17 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
             format!("{attribute} cannot go on an `extern` fn; declare a plain Rust fn"),
         );
     }
-    let lifetimes_only = sig
+    let only_lifetimes = sig
         .generics
         .params
         .iter()
-        .all(|p| matches!(p, GenericParam::Lifetime(_)));
-    if !sig.generics.params.is_empty() && lifetimes_only && sig.generics.where_clause.is_none() {
+        .all(|p| matches!(p, GenericParam::Lifetime(_)))
+        && sig.generics.where_clause.is_none();
+    // A subscriber may name its change's lifetime: `fn f<'a>(change: &'a StatusChange)`.
+    if kind == Kind::OnStatusChange && only_lifetimes {
+        return;
+    }
+    if !sig.generics.params.is_empty() && only_lifetimes {
         errors.spanned(
             &sig.generics,
             format!(
@@ -87,39 +215,17 @@ pub(crate) fn parse(kind: Kind, item: TokenStream, errors: &mut Errors) -> Optio
         errors.spanned(
             &sig.generics,
             format!(
-                "{attribute} cannot go on a generic fn: the check is called with no type to infer"
+                "{attribute} cannot go on a generic fn: the {noun} is called with no type to infer"
             ),
         );
     }
-    let mut params = Vec::new();
-    for input in &sig.inputs {
-        match input {
-            FnArg::Receiver(receiver) => errors.spanned(
-                receiver,
-                format!(
-                    "{attribute} cannot go on a method: a check takes no `self`; declare a free fn \
-                     and take the value as a parameter the router provides, \
-                     as in `db: heartbeat::Provided<Database>`"
-                ),
-            ),
-            FnArg::Typed(arg) => params.extend(param(attribute, arg, errors)),
-        }
-    }
+}
+
+fn variadic(kind: Kind, sig: &syn::Signature, errors: &mut Errors) {
     if let Some(variadic) = &sig.variadic {
+        let attribute = kind.attribute();
         errors.spanned(variadic, format!("{attribute} cannot go on a variadic fn"));
     }
-    if errors.count() > before {
-        return None;
-    }
-    Some(CheckFn {
-        ident: sig.ident.clone(),
-        is_async: sig.asyncness,
-        output: match &sig.output {
-            ReturnType::Default => None,
-            ReturnType::Type(_, ty) => Some(ty.clone()),
-        },
-        params,
-    })
 }
 
 /// A parameter: a plain name and a type taken by value. Whether the type can be provided

@@ -61,6 +61,16 @@ pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
 
 #[cfg_attr(
     doc,
+    doc = "Registers a function called on every change of a check's level. See the `heartbeat` crate."
+)]
+#[cfg_attr(not(doc), allow(missing_docs))]
+#[proc_macro_attribute]
+pub fn on_status_change(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::on_status_change(args.into(), item.into()).into()
+}
+
+#[cfg_attr(
+    doc,
     doc = "Lists the build's libraries and the application's name and version in the environ endpoint. See the `heartbeat` crate."
 )]
 #[cfg_attr(not(doc), allow(missing_docs))]

@@ -48,6 +48,7 @@
 //! | [`readiness_probe`], [`liveliness_probe`] | `name = "…"`, `timeout = "…"`, `cache = "…"`, `critical = bool`, `failure_threshold = N`, `success_threshold = N`, `every = "…"`, `max_stale = "…"`, `crate = path` |
 //! | [`environ_probe`] | `timeout = "…"`, `crate = path` |
 //! | [`health_check`] | those of readiness, and `default = bool` |
+//! | [`on_status_change`] (a subscriber, not a check) | `timeout = "…"`, `crate = path` |
 //!
 //! A check is a free `fn` or `async fn`; it stays in your code unchanged and callable. Its
 //! parameters, if any, are values the router provides ([`Provided<T>`](Provided)). Its return
@@ -151,7 +152,9 @@
 //!
 //! [`subscribe()`] is a stream of every change of a check's level ([`StatusChange`]: kind,
 //! name, from, to, message, when), published when a run's result is recorded; it never makes a
-//! probe wait.
+//! probe wait. [`on_status_change`] registers a function called on each change, sync or
+//! async, each subscriber in a task of its own and each call contained like a check's run
+//! (a timeout, panics caught and logged).
 //!
 //! # gRPC health
 //!
@@ -232,6 +235,7 @@ mod registry;
 mod routes;
 mod rules;
 mod status;
+mod subscribers;
 
 pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
 #[cfg(feature = "grpc")]
@@ -299,6 +303,52 @@ pub use heartbeat_macros::environ_probe;
 /// ```
 #[doc(inline)]
 pub use heartbeat_macros::health_check;
+
+/// Registers a function called on every change of a check's level (a [`StatusChange`]), in
+/// every router of the process: `fn f(change: &heartbeat::StatusChange)` or
+/// `async fn f(change: &heartbeat::StatusChange)`, returning `()` or `Result<(), E>` with
+/// `E: Display` (an error is logged).
+///
+/// Options: `timeout = "2s"` (default 5 s), `crate = path`. The function stays callable as
+/// written. It is called for each change in the order they were published, one call at a time,
+/// from a task of its own that reads its own [`subscribe()`] stream: a slow subscriber never
+/// delays a probe or another subscriber; one that falls more than [`CHANGES_KEPT`] changes
+/// behind skips the oldest (logged). Each call is contained like a check's run: a panic is
+/// caught and logged with the function's path (`module::function`), and the next change calls
+/// it again; an async function's future is dropped at the timeout; a sync function runs on a
+/// thread of its own (detached: a hung one never keeps the process from exiting), and one still
+/// running at its timeout is logged and not called again until it returns, so it holds one
+/// thread at most, and the changes meanwhile wait in its stream.
+///
+/// An async function borrows the change for as long as its future runs (the generated code owns
+/// the change) and must return a `Send` future; like an async check, it must not block its
+/// thread. Clone the change to keep it.
+///
+/// Changes are delivered from the moment a router is first built inside a tokio runtime, or
+/// first serves a request: the subscribers' tasks start then, on that runtime (and again on
+/// the next request's runtime if that one shut down; changes in between are missed).
+///
+/// ```standalone_crate
+/// use heartbeat::{Level, StatusChange};
+///
+/// #[heartbeat::on_status_change]
+/// fn log_failures(change: &StatusChange) {
+///     if change.to == Level::Fail {
+///         eprintln!("{} {} failed: {:?}", change.kind, change.name, change.message);
+///     }
+/// }
+///
+/// #[heartbeat::on_status_change(timeout = "2s")]
+/// async fn notify(change: &StatusChange) -> Result<(), std::io::Error> {
+///     // post it to a chat, a pager… (an `Err` is logged)
+///     tokio::task::yield_now().await;
+///     println!("{} is now {}", change.name, change.to.as_str());
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+#[doc(inline)]
+pub use heartbeat_macros::on_status_change;
 
 /// Adds the application's name and version, and the libraries its `Cargo.lock` says it
 /// reaches, to the environ endpoint. Write it once, in the binary crate:
@@ -375,6 +425,26 @@ pub mod __private {
     use std::future::Future;
     #[cfg(feature = "linkme")]
     pub use {crate::registry::backend::REGISTRATIONS, linkme};
+
+    /// What `#[on_status_change]` registers, and how.
+    pub use crate::__heartbeat_subscriber as subscriber;
+    #[cfg(feature = "linkme")]
+    pub use crate::subscribers::backend::SUBSCRIBERS;
+    pub use crate::subscribers::{
+        Returned, Subscriber, SubscriberCall, SubscriberFuture, SubscriberOutput,
+    };
+
+    /// Converts a subscriber's result; spanned to the user's return type by the macro.
+    pub fn subscriber_output<T: SubscriberOutput>(value: T) -> Returned {
+        value.into_returned()
+    }
+
+    /// Passes an async subscriber's future through; spanned to the user's `async` by the macro,
+    /// so a future that is not `Send` is reported there. (It borrows the change, which the
+    /// generated future owns: no `'static` here.)
+    pub fn send_borrowing<F: Future + Send>(future: F) -> F {
+        future
+    }
 
     /// What `build_info!()` registers, and how.
     pub use crate::__heartbeat_build_info as build_info;

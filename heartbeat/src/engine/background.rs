@@ -61,6 +61,7 @@ impl Background {
     /// built and by every request (one atomic load when they run). Does nothing outside a
     /// runtime, or once the drain is over.
     pub(crate) fn ensure(&self) {
+        crate::subscribers::ensure();
         if self.monitors.is_empty() || self.alive.load(Ordering::Acquire) > 0 {
             return;
         }

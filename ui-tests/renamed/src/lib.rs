@@ -34,6 +34,12 @@ pub async fn provided(count: Provided<u64>) -> bool {
     *count > 0
 }
 
+/// A status-change subscriber, through the renamed crate.
+#[heartbeat2::on_status_change(crate = heartbeat2, timeout = "1s")]
+pub async fn subscriber(change: &heartbeat2::StatusChange) {
+    let _ = &change.name;
+}
+
 /// A state for `.with_state(…)`, through the renamed crate.
 #[derive(Clone, heartbeat2::Provide)]
 #[heartbeat(crate = heartbeat2)]

@@ -60,6 +60,21 @@ pub fn pool_alive(size: Provided<u32>) -> bool {
     *size > 0
 }
 
+/// Tells someone when a check changes level, sync.
+#[heartbeat::on_status_change]
+pub fn tell(change: &heartbeat::StatusChange) {
+    let _ = &change.name;
+}
+
+/// The same, async, with an error to log.
+#[heartbeat::on_status_change(timeout = "1s")]
+pub async fn tell_async(change: &heartbeat::StatusChange) -> Result<(), String> {
+    if change.name.is_empty() {
+        return Err("no name".to_owned());
+    }
+    Ok(())
+}
+
 /// The application's state, for `.with_state(…)`.
 #[derive(Clone, Debug, heartbeat::Provide)]
 pub struct State;

@@ -9,8 +9,12 @@ fn local() -> bool {
     true
 }
 
+#[heartbeat2::on_status_change(crate = heartbeat2)]
+fn local_subscriber(_change: &heartbeat2::StatusChange) {}
+
 fn main() {
     assert!(local());
+    let _ = (local_subscriber, heartbeat_ui_renamed::subscriber);
     assert!(heartbeat_ui_renamed::ready());
     drop(heartbeat_ui_renamed::alive());
     let _ = heartbeat_ui_renamed::database();

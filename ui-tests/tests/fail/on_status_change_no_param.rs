@@ -1,0 +1,6 @@
+use heartbeat::on_status_change;
+
+#[on_status_change]
+fn notify() {}
+
+fn main() {}
