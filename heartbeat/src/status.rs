@@ -1,6 +1,7 @@
 //! Status changes (SPEC §13): every change of a check's level, as a stream for whoever
-//! subscribes ([`subscribe`]). Published where a run's result is recorded, after the state is:
-//! a slow subscriber never delays a probe, a run or another subscriber.
+//! subscribes ([`subscribe`]). Published in the write that records a run's result (in order,
+//! one check's changes), never waiting: a slow subscriber never delays a probe, a run or
+//! another subscriber.
 
 use std::fmt;
 use std::pin::Pin;
@@ -131,7 +132,9 @@ impl Stream for Subscription {
 }
 
 /// Publishes that `check`'s level went from `from` (`None`: no result before) to `state`'s, if
-/// it changed and anybody subscribed. Called after the state is recorded and published.
+/// it changed and anybody subscribed. Called in the same write of the check's slot that
+/// records the state, so that one check's changes go out in the order they were recorded;
+/// sending never waits.
 pub(crate) fn publish(check: &CheckInfo, from: Option<Level>, state: &State) {
     let Some(changes) = CHANGES.get() else {
         return;

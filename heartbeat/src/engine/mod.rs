@@ -183,17 +183,14 @@ impl Monitor {
     #[cold]
     fn publish_stale(&self, stale: &State) {
         let to = stale.outcome.level();
-        let mut from = None;
         self.slot.send_if_modified(|slot| {
             if slot.published != Some(to) {
-                from = Some(slot.published.replace(to));
+                let from = slot.published.replace(to);
+                crate::status::publish(&self.info, from, stale);
             }
             // Only the published level changed: nobody waits for that.
             false
         });
-        if let Some(from) = from {
-            crate::status::publish(&self.info, from, stale);
-        }
     }
 
     /// What a scrape reads of this check at `now`, without ever running it: the state a request
@@ -322,7 +319,6 @@ impl Monitor {
     fn expire(&self, id: u64) -> Option<Arc<State>> {
         let mut answer = None;
         let mut recorded = None;
-        let mut from = None;
         let now = Instant::now();
         self.slot.send_if_modified(|slot| {
             if let Some(current) = slot.current.as_ref().filter(|s| s.run >= id) {
@@ -349,14 +345,15 @@ impl Monitor {
                 self.recording,
             );
             if let Some((state, _)) = &recorded {
-                from = slot.published.replace(state.outcome.level());
+                // Published in the same write: two runs' changes go out in their order.
+                let from = slot.published.replace(state.outcome.level());
+                crate::status::publish(&self.info, from, state);
             }
             answer = recorded.as_ref().map(|(state, _)| Arc::clone(state));
             recorded.is_some()
         });
         if let Some((state, change)) = &recorded {
             self.log.state(&self.span(), state, change);
-            crate::status::publish(&self.info, from, state);
         }
         answer
     }

@@ -111,7 +111,6 @@ impl Monitor {
     ) {
         let mut recorded = None;
         let mut late = None;
-        let mut from = None;
         let lost = matches!(end, End::Lost);
         self.slot.send_modify(|slot| {
             let expired = match &slot.running {
@@ -145,7 +144,9 @@ impl Monitor {
             };
             recorded = slot.record(id, outcome, (started, duration), lost, self.recording);
             if let Some((state, _)) = &recorded {
-                from = slot.published.replace(state.outcome.level());
+                // Published in the same write: two runs' changes go out in their order.
+                let from = slot.published.replace(state.outcome.level());
+                crate::status::publish(&self.info, from, state);
             }
         });
         if let Some(what) = late {
@@ -153,7 +154,6 @@ impl Monitor {
         }
         if let Some((state, change)) = recorded {
             self.log.state(span, &state, &change);
-            crate::status::publish(&self.info, from, &state);
         }
     }
 
