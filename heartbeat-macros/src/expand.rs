@@ -116,9 +116,26 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
     };
     let line = quote_spanned!(ident.span()=> ::core::line!());
 
+    let register = quote! {
+        __heartbeat::__private::register! {
+            __heartbeat::__private::Registration::new(
+                __heartbeat::__private::Kind::#variant,
+                #name,
+                __heartbeat::__private::Site::new(::core::module_path!(), ::core::file!(), #line),
+                { #runner },
+            )
+            #(#given)*
+        }
+    };
+    held(&holder, &import, &register)
+}
+
+/// The named constant that holds a registration: `const #holder: () = { #import #register };`,
+/// hidden and quiet about what it uses.
+fn held(holder: &Ident, import: &TokenStream, register: &TokenStream) -> TokenStream {
     quote! {
         #[doc(hidden)]
-        // `deprecated`: registering a `#[deprecated]` check is no use of it.
+        // `deprecated`: registering a `#[deprecated]` function is no use of it.
         #[allow(
             deprecated,
             dead_code,
@@ -130,15 +147,7 @@ fn registration(kind: Kind, options: Options, check: &CheckFn) -> TokenStream {
         )]
         const #holder: () = {
             #import
-            __heartbeat::__private::register! {
-                __heartbeat::__private::Registration::new(
-                    __heartbeat::__private::Kind::#variant,
-                    #name,
-                    __heartbeat::__private::Site::new(::core::module_path!(), ::core::file!(), #line),
-                    { #runner },
-                )
-                #(#given)*
-            }
+            #register
         };
     }
 }
@@ -216,29 +225,17 @@ fn subscriber_registration(options: Options, subscriber: &SubscriberFn) -> Token
         },
     };
     let line = quote_spanned!(ident.span()=> ::core::line!());
-    quote! {
-        #[doc(hidden)]
-        #[allow(
-            deprecated,
-            dead_code,
-            non_upper_case_globals,
-            unused_attributes,
-            unused_qualifications,
-            clippy::absolute_paths,
-            clippy::items_after_statements,
-        )]
-        const #holder: () = {
-            #import
-            __heartbeat::__private::subscriber! {
-                __heartbeat::__private::Subscriber::new(
-                    #function,
-                    __heartbeat::__private::Site::new(::core::module_path!(), ::core::file!(), #line),
-                    { #call },
-                )
-                #timeout
-            }
-        };
-    }
+    let register = quote! {
+        __heartbeat::__private::subscriber! {
+            __heartbeat::__private::Subscriber::new(
+                #function,
+                __heartbeat::__private::Site::new(::core::module_path!(), ::core::file!(), #line),
+                { #call },
+            )
+            #timeout
+        }
+    };
+    held(&holder, &import, &register)
 }
 
 /// The name of the constant that holds a registration: `const _` is refused inside an `impl`

@@ -28,6 +28,7 @@ use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tracing::Instrument;
 
+use crate::engine::panic_message;
 use crate::registry::Site;
 use crate::status::{StatusChange, Subscription, subscribe};
 
@@ -315,14 +316,6 @@ fn log_panic(name: &Name, site: Site, check: &str, from: &str, to: &str, panic: 
         subscriber = %name, %site, %check, %from, %to, %panic,
         "an #[on_status_change] subscriber panicked; it is called again on the next change: fix the function, or return a `Result` whose error is logged"
     );
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string panic payload".to_owned())
 }
 
 /// What a subscriber may return: `()`, or a `Result` whose error is logged.

@@ -238,6 +238,26 @@ pub fn metadata(dir: &Path, root: &str) -> Metadata {
     Metadata { reached, members }
 }
 
+/// Everything this test binary logged so far (INFO and above, no colours): the first call
+/// installs a [`Captured`] writer as the binary's global `tracing` subscriber, so call it once
+/// before anything logs.
+pub fn logged() -> String {
+    static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in this test binary");
+        log
+    })
+    .text()
+}
+
 /// A log writer that keeps everything written to it, for tests that read the log
 /// (`tracing_subscriber::fmt().with_writer(move || captured.clone())`).
 #[derive(Clone, Default)]

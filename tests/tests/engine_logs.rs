@@ -4,31 +4,17 @@
 //! each test reads those of its own check.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use heartbeat::{Check, Heartbeat};
-use heartbeat_tests::{Captured, get};
+use heartbeat_tests::get;
 
 const READINESS: &str = "/.well-known/heartbeat/readiness";
 
-/// Every line logged in this test binary.
-static LOG: OnceLock<Captured> = OnceLock::new();
-
 /// The lines logged so far in the span of the check `name`.
 fn lines_of(name: &str) -> Vec<String> {
-    let log = LOG.get_or_init(|| {
-        let log = Captured::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        log
-    });
-    let text = log.text();
+    let text = heartbeat_tests::logged();
     let span = format!("name={name}}}");
     text.lines()
         .filter(|l| l.contains(&span))

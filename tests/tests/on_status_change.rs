@@ -9,11 +9,11 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, LazyLock, Mutex, OnceLock, PoisonError};
+use std::sync::{Condvar, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use heartbeat::{Check, Heartbeat, Level, StatusChange, on_status_change, readiness_probe};
-use heartbeat_tests::{Captured, get};
+use heartbeat_tests::get;
 
 const READINESS: &str = "/.well-known/heartbeat/readiness";
 
@@ -162,22 +162,8 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
         .unwrap()
 });
 
-/// Every line logged in this binary.
-static LOG: OnceLock<Captured> = OnceLock::new();
-
 fn log() -> String {
-    LOG.get_or_init(|| {
-        let log = Captured::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        log
-    })
-    .text()
+    heartbeat_tests::logged()
 }
 
 /// Runs a test on the binary's runtime, the log set up first.

@@ -4,11 +4,11 @@
 //! make the other tests' subscribers skip too.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use heartbeat::{CHANGES_KEPT, Check, Heartbeat, StatusChange, on_status_change};
-use heartbeat_tests::{Captured, get};
+use heartbeat_tests::get;
 
 static RELEASE: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
 /// The changes of `flood` the subscriber was called with.
@@ -34,21 +34,8 @@ fn behind(change: &StatusChange) {
     }
 }
 
-static LOG: OnceLock<Captured> = OnceLock::new();
-
 fn log() -> String {
-    LOG.get_or_init(|| {
-        let log = Captured::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        log
-    })
-    .text()
+    heartbeat_tests::logged()
 }
 
 async fn eventually(what: &str, done: impl Fn() -> bool) {

@@ -32,7 +32,7 @@ use crate::registry::{CheckInfo, Runner};
 
 pub(crate) use self::background::Background;
 pub(crate) use self::checks::{Answer, Answered, Checks};
-pub(crate) use self::run::deadline;
+pub(crate) use self::run::{deadline, panic_message};
 pub(crate) use self::state::{BUCKETS, State, Tally};
 pub(crate) use self::threads::MAX_THREADS;
 

@@ -248,7 +248,8 @@ fn panicked(panic: &(dyn Any + Send)) -> Outcome {
     Outcome::fail(format!("the check panicked: {}", panic_message(panic)))
 }
 
-fn panic_message(panic: &(dyn Any + Send)) -> String {
+/// A panic's message, if it has one a check or a subscriber can show.
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
