@@ -217,7 +217,7 @@ mod routes;
 mod rules;
 mod status;
 
-pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
+pub use builder::{Check, ConfigError, Details, HEALTH_URL_SECRET, Heartbeat};
 /// Registers a check of `/.well-known/heartbeat/readiness`: is this instance ready for traffic?
 ///
 /// Options: `name = "…"` (default: the function's name), `timeout = "2s"`, `cache = "500ms"`,

@@ -4,12 +4,14 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, json};
 
-use super::{Endpoint, Endpoints, auth, wire};
+use super::accept::Format;
+use super::view::{self, Row, View};
+use super::{Endpoint, Endpoints, auth, probes, wire};
 use crate::outcome::Level;
 
 /// The name that stands for every check in the default set.
@@ -34,16 +36,69 @@ pub(super) async fn health(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    answer(&endpoints, query.as_deref(), &headers, None).await
+}
+
+/// One check of `/health/` (`/health/<name>`), behind the secret; 404 for a name no health
+/// check has (`/health/ping` is the ping, a path of its own).
+pub(super) async fn health_one(
+    State(endpoints): State<Arc<Endpoints>>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    answer(&endpoints, query.as_deref(), &headers, Some(&name)).await
+}
+
+async fn answer(
+    endpoints: &Endpoints,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    one: Option<&str>,
+) -> Response {
     endpoints.background.ensure();
-    let query = match auth::guard(endpoints.secret.as_deref(), query.as_deref(), &headers) {
+    let query = match auth::guard(endpoints.secret.as_deref(), query, headers) {
         Ok(query) => query,
         Err(refusal) => return refusal.into_response(),
     };
+    let format = Format::negotiate(headers, query.verbose);
     let health = &endpoints.health;
-    let selected = match select(health, query.checks.as_deref()) {
-        Ok(selected) => selected,
-        Err(refusal) => return refusal.respond(health),
+    let monitors = health.checks.monitors();
+    let mut selected = match (one, query.checks.as_deref()) {
+        (Some(name), _) => match monitors.binary_search_by(|m| m.info.name().cmp(name)) {
+            Ok(i) => Cow::Owned(vec![i]),
+            Err(_) => return probes::unknown_check(health, view::Endpoint::Health, name),
+        },
+        (None, checks) => match select(health, checks) {
+            Ok(selected) => selected,
+            Err(refusal) => return refusal.respond(health),
+        },
     };
+    // `?exclude=` leaves checks out of the selection; a name no check has is reported.
+    let mut excluded = Vec::new();
+    let mut unknown_excluded = Vec::new();
+    if one.is_none() && !query.exclude.is_empty() {
+        for name in &query.exclude {
+            match monitors.binary_search_by(|m| m.info.name().cmp(name)) {
+                Ok(i) => excluded.push(i),
+                Err(_) if unknown_excluded.len() < ECHO_NAMES => {
+                    unknown_excluded.push(name.chars().take(ECHO_CHARS).collect::<String>());
+                }
+                Err(_) => {}
+            }
+        }
+        excluded.sort_unstable();
+        excluded.dedup();
+        unknown_excluded.sort();
+        unknown_excluded.dedup();
+        selected = Cow::Owned(
+            selected
+                .iter()
+                .copied()
+                .filter(|i| excluded.binary_search(i).is_err())
+                .collect(),
+        );
+    }
     let answer = health.checks.evaluate(Some(&selected)).await;
     let passed = answer.states.iter().all(|s| s.outcome.passed());
     let status = if passed {
@@ -51,7 +106,24 @@ pub(super) async fn health(
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let last = query.checks.is_none().then_some(&health.last);
+    if format != Format::Json {
+        let rows = selected
+            .iter()
+            .zip(answer.states.iter())
+            .map(|(&i, state)| Row::check(Cow::Borrowed(monitors[i].info.name()), state, true))
+            .collect();
+        let view = View {
+            endpoint: view::Endpoint::Health,
+            rows,
+            passed,
+            asked: answer.asked,
+            excluded: excluded.iter().map(|&i| monitors[i].info.name()).collect(),
+            unknown_excluded,
+        };
+        return probes::render(status, &view, format, one);
+    }
+    let last = (query.checks.is_none() && one.is_none() && query.exclude.is_empty())
+        .then_some(&health.last);
     if let Some(body) = last.and_then(|last| last.get(&answer, endpoints.started)) {
         return wire::json(status, body);
     }
@@ -71,11 +143,40 @@ pub(super) async fn health(
             ":false"
         });
     }
+    body.push('}');
+    if !excluded.is_empty() {
+        body.push_str(",\"excluded\":[");
+        for (n, &i) in excluded.iter().enumerate() {
+            if n > 0 {
+                body.push(',');
+            }
+            body.push_str(&health.shown[i].key);
+        }
+        body.push(']');
+    }
     body.push_str(if passed {
-        "},\"health\":\"running\",\"warnings\":["
+        ",\"health\":\"running\",\"messages\":{"
     } else {
-        "},\"health\":\"degraded\",\"warnings\":["
+        ",\"health\":\"degraded\",\"messages\":{"
     });
+    // Why each failed or warning check is not a pass: its message (SPEC §14, issue 17).
+    let told = selected.iter().zip(answer.states.iter());
+    let told = told.filter(|(_, state)| state.outcome.level() != Level::Pass);
+    for (n, (&i, state)) in told.enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&health.shown[i].key);
+        body.push(':');
+        let message = state.outcome.message().unwrap_or("the check failed");
+        wire::write_str(&mut body, message);
+    }
+    body.push('}');
+    if !unknown_excluded.is_empty() {
+        body.push_str(",\"unknown_excluded\":");
+        body.push_str(&json!(unknown_excluded).to_string());
+    }
+    body.push_str(",\"warnings\":[");
     let warned = selected.iter().zip(answer.states.iter());
     let warned = warned.filter(|(_, state)| state.outcome.level() == Level::Warn);
     for (n, (&i, _)) in warned.enumerate() {
