@@ -105,8 +105,12 @@ const SCRIPT: &str = r#"
       item.appendChild(element('span', 'level ' + r.level, r.level));
       item.appendChild(element('span', 'name', r.name));
       var facts = [];
-      if (typeof r.time === 'number') { facts.push('took ' + seconds(r.time)); }
-      facts.push(typeof r.age === 'number' ? 'ran ' + seconds(r.age) + ' ago' : 'ran just now');
+      if (r.level === 'unknown') {
+        facts.push('first run not ended yet');
+      } else {
+        if (typeof r.time === 'number') { facts.push('took ' + seconds(r.time)); }
+        facts.push(typeof r.age === 'number' ? 'ran ' + seconds(r.age) + ' ago' : 'ran just now');
+      }
       item.appendChild(element('span', 'facts', facts.join(' \u00b7 ')));
       if (typeof r.message === 'string') { item.appendChild(element('p', 'message', r.message)); }
       list.appendChild(item);
@@ -287,6 +291,7 @@ fn write_row(html: &mut String, row: &Row<'_>, view: &View<'_>) {
     escape(html, &row.key);
     html.push_str("</span><span class=\"facts\">");
     match row.age(view.asked) {
+        _ if row.level == Level::Unknown => html.push_str("first run not ended yet"),
         Some(age) => {
             let _ = write!(
                 html,
