@@ -551,3 +551,49 @@ async fn every_format_has_the_status_code_of_the_seed_json() {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn details_when_authorized_withholds_environs_libraries() {
+    const ENVIRON: &str = "/.well-known/heartbeat/environ";
+    let app: axum::Router = bare()
+        .health_secret("s3cret")
+        .details(Details::WhenAuthorized)
+        .into_router();
+    let withheld = ask(&app, ENVIRON, None).await;
+    assert_eq!(withheld.status, 200);
+    let body = withheld.json();
+    assert_eq!(body["libraries"], json!({}), "{body}");
+    assert!(body.get("lockfile").is_none(), "{body}");
+    assert!(
+        body["libraries_note"]
+            .as_str()
+            .unwrap()
+            .starts_with("reason withheld")
+    );
+    assert_eq!(body["application"]["name"], "heartbeat-tests");
+    let shown = ask(&app, &format!("{ENVIRON}?auth=s3cret"), None)
+        .await
+        .json();
+    assert!(shown["libraries"]["axum"]["version"].is_string(), "{shown}");
+    // With environ probes: their failures' messages are withheld too.
+    let app: axum::Router = bare()
+        .health_secret("s3cret")
+        .details(Details::Never)
+        .environ(Check::new_async("config", || async {
+            Outcome::fail("/etc/app.toml: permission denied")
+        }))
+        .into_router();
+    let body = ask(&app, &format!("{ENVIRON}?auth=s3cret"), None)
+        .await
+        .json();
+    assert_eq!(
+        body["errors"],
+        json!({"config": "reason withheld"}),
+        "{body}"
+    );
+    assert_eq!(body["libraries"], json!({}), "{body}");
+    // The default shows them.
+    let app: axum::Router = bare().no_health_secret().into_router();
+    let body = ask(&app, ENVIRON, None).await.json();
+    assert!(body["libraries"]["axum"]["version"].is_string(), "{body}");
+}

@@ -246,8 +246,7 @@ pub(super) fn page(status: StatusCode, view: &View<'_>, only: Option<&str>) -> R
     html.push_str("</ul>\n");
     if !view.excluded.is_empty() || !view.unknown_excluded.is_empty() {
         html.push_str("<p id=\"excluded\">excluded: ");
-        let names: Vec<&str> = view.excluded.iter().copied().collect();
-        escape(&mut html, &names.join(", "));
+        escape(&mut html, &view.excluded.join(", "));
         if !view.unknown_excluded.is_empty() {
             html.push_str("; no check is named ");
             escape(&mut html, &view.unknown_excluded.join(", "));

@@ -144,14 +144,13 @@ impl Selection {
 const ECHO_NAMES: usize = 20;
 const ECHO_CHARS: usize = 64;
 
-/// What `one` and `?exclude=` select, or the 404 of an unknown `one`. Exclusion is linear in
+/// What `one` and `?exclude=` select; `None` when no check is named `one`. Exclusion is linear in
 /// the number of names given (bounded by the query) times the log of the number of checks.
 fn select(
     endpoint: &Endpoint,
-    which: view::Endpoint,
     query: &Query,
     one: Option<&str>,
-) -> Result<Selection, Response> {
+) -> Option<Selection> {
     let monitors = endpoint.checks.monitors();
     let find = |name: &str| monitors.binary_search_by(|m| m.info.name().cmp(name)).ok();
     let mut selection = Selection {
@@ -162,7 +161,7 @@ fn select(
     if let Some(name) = one {
         match find(name) {
             Some(i) => selection.indices = Some(vec![i]),
-            None => return Err(unknown_check(endpoint, which, name)),
+            None => return None,
         }
     } else if !query.exclude.is_empty() {
         let mut keep = vec![true; monitors.len()];
@@ -182,7 +181,7 @@ fn select(
         selection.indices = Some(kept);
         selection.excluded = excluded;
     }
-    Ok(selection)
+    Some(selection)
 }
 
 /// The 404 of a per-check path whose name no check of the endpoint has.
@@ -221,9 +220,8 @@ async fn probe(endpoints: &Endpoints, request: Request, one: Option<&str>) -> Re
         view::Endpoint::Readiness => &endpoints.readiness,
         _ => &endpoints.liveliness,
     };
-    let selection = match select(endpoint, request.which, query, one) {
-        Ok(selection) => selection,
-        Err(response) => return response,
+    let Some(selection) = select(endpoint, query, one) else {
+        return unknown_check(endpoint, request.which, one.unwrap_or_default());
     };
     let answer = endpoint.checks.evaluate(selection.indices.as_deref()).await;
     // The lifecycle belongs to the whole readiness endpoint, not to one of its checks.
