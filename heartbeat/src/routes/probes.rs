@@ -146,11 +146,7 @@ const ECHO_CHARS: usize = 64;
 
 /// What `one` and `?exclude=` select; `None` when no check is named `one`. Exclusion is linear in
 /// the number of names given (bounded by the query) times the log of the number of checks.
-fn select(
-    endpoint: &Endpoint,
-    query: &Query,
-    one: Option<&str>,
-) -> Option<Selection> {
+fn select(endpoint: &Endpoint, query: &Query, one: Option<&str>) -> Option<Selection> {
     let monitors = endpoint.checks.monitors();
     let find = |name: &str| monitors.binary_search_by(|m| m.info.name().cmp(name)).ok();
     let mut selection = Selection {
