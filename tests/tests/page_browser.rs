@@ -241,6 +241,19 @@ async fn the_page_renders_what_the_live_stream_sends() {
     assert!(item(&dom, "database").contains("took 1.2 ms"), "{dom}");
     assert_eq!(text_of(&dom, "summary"), "2 checks: 0 failing, 1 warning");
 
+    // A per-check page keeps to its check whatever the stream's document holds.
+    let dom = render(
+        format!("http://{address}/.well-known/heartbeat/readiness/queue?auth=s3cret"),
+        None,
+    )
+    .await;
+    assert!(!dom.contains("data-name=\"database\""), "{dom}");
+    assert!(
+        item(&dom, "queue").contains("draining the backlog"),
+        "{dom}"
+    );
+    assert_eq!(text_of(&dom, "summary"), "1 check: 0 failing, 1 warning");
+
     // `/health/`'s document: `checks` as booleans, `messages`, `warnings`.
     let dom = render(format!("http://{address}/health/?auth=s3cret"), None).await;
     assert_eq!(text_of(&dom, "status"), "pass", "{dom}");

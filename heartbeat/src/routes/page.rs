@@ -94,7 +94,8 @@ const SCRIPT: &str = r#"
     document.title = body.getAttribute('data-endpoint') + ': ' + level;
     var failed = rows.filter(function (r) { return r.level === 'fail' || r.level === 'unknown'; });
     var warnings = rows.filter(function (r) { return r.level === 'warn'; });
-    document.getElementById('summary').textContent = rows.length + ' checks: ' +
+    document.getElementById('summary').textContent = rows.length +
+      (rows.length === 1 ? ' check: ' : ' checks: ') +
       failed.length + ' failing, ' + warnings.length + ' warning';
     var list = element('ul');
     list.id = 'checks';
@@ -237,8 +238,13 @@ pub(super) fn page(status: StatusCode, view: &View<'_>, only: Option<&str>) -> R
     let warning = view.rows.iter().filter(|r| r.level == Level::Warn).count();
     let _ = write!(
         html,
-        "<p id=\"summary\">{} checks: {failing} failing, {warning} warning</p>\n<ul id=\"checks\">\n",
-        view.rows.len()
+        "<p id=\"summary\">{} {}: {failing} failing, {warning} warning</p>\n<ul id=\"checks\">\n",
+        view.rows.len(),
+        if view.rows.len() == 1 {
+            "check"
+        } else {
+            "checks"
+        }
     );
     for row in &view.rows {
         write_row(&mut html, row, view);
