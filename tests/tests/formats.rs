@@ -129,6 +129,7 @@ async fn the_seed_json_stays_the_default_for_every_other_accept() {
         Some("text/html;q=0, */*"),
     ] {
         let answer = ask(&app, READINESS, accept).await;
+        assert_eq!(answer.header("vary"), "accept", "{accept:?}");
         assert_eq!(
             answer.header("content-type"),
             "application/json",
@@ -148,6 +149,7 @@ async fn the_seed_json_stays_the_default_for_every_other_accept() {
     for accept in [BROWSER, "text/html"] {
         let answer = ask(&app, READINESS, Some(accept)).await;
         assert_eq!(answer.header("content-type"), "text/html; charset=utf-8");
+        assert_eq!(answer.header("vary"), "accept");
     }
 }
 

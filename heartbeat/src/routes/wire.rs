@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -14,7 +14,7 @@ use crate::outcome::{Level, Outcome};
 
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
-/// A JSON answer, from text that is JSON already (taken as is, not copied). Built by hand:
+/// A JSON answer (with `Vary: Accept`), from text that is JSON already (taken as is, not copied). Built by hand:
 /// axum's `(status, headers, body)` tuple costs a quarter of a probe's own work.
 pub(super) fn json(status: StatusCode, body: impl Into<Body>) -> Response {
     let mut response = Response::new(body.into());
@@ -22,8 +22,12 @@ pub(super) fn json(status: StatusCode, body: impl Into<Body>) -> Response {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, NO_CACHE);
+    // The format follows `Accept` (seed JSON, health+json, the page).
+    headers.insert(VARY, ACCEPT);
     response
 }
+
+const ACCEPT: HeaderValue = HeaderValue::from_static("accept");
 
 /// Requests that ask within this long of each other, and find the same states, get the same
 /// body (so `age` in it may be this much too young).
