@@ -4,12 +4,14 @@
 //! the URLs; with `HEARTBEAT_REQUIRE_SERVERS=1` (CI) a missing URL stops the build.
 
 /// Each server: the environment variable with its URL (for Prometheus: the path of its
-/// binary, which the tests start themselves), and the `cfg` set when it is there.
-const SERVERS: [(&str, &str); 4] = [
+/// binary, which the tests start themselves; for Chromium too), and the `cfg` set when it is there.
+const SERVERS: [(&str, &str); 5] = [
     ("HEARTBEAT_TEST_POSTGRES_URL", "heartbeat_postgres"),
     ("HEARTBEAT_TEST_MYSQL_URL", "heartbeat_mysql"),
     ("HEARTBEAT_TEST_REDIS_URL", "heartbeat_redis"),
     ("HEARTBEAT_TEST_PROMETHEUS", "heartbeat_prometheus"),
+    // The browser that renders the HTML page (the path of Debian's `chromium`).
+    ("HEARTBEAT_TEST_CHROMIUM", "heartbeat_chromium"),
 ];
 
 const REQUIRE_SERVERS: &str = "HEARTBEAT_REQUIRE_SERVERS";

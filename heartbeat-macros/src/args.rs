@@ -424,6 +424,9 @@ fn name(lit: LitStr, errors: &mut Errors) -> Option<LitStr> {
     }
 }
 
+/// Why a health check may not be named `ping` (the builder says the same).
+pub(crate) const PING_RESERVED: &str = "`ping` is reserved for health checks: `/health/ping` answers `pong`, so a check of that name could not be asked for at `/health/<name>`; give another `name = \"…\"`";
+
 fn name_problem(value: &str) -> Option<&'static str> {
     if value.is_empty() {
         Some("a check name must not be empty")

@@ -19,6 +19,17 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
     let mut errors = Errors::default();
     let options = args::parse(kind, args, &mut errors);
     let check = item::parse(kind, item.clone(), &mut errors);
+    if let (Kind::Health, Some(check)) = (kind, &check) {
+        // `/health/ping` answers `pong`: a health check of that name could not be asked for
+        // at `/health/<name>`. The runtime's builder refuses it with the same words.
+        let (name, span) = match &options.name {
+            Some(lit) => (lit.value(), lit.span()),
+            None => (check.ident.unraw().to_string(), check.ident.span()),
+        };
+        if name == "ping" {
+            errors.at(span, args::PING_RESERVED);
+        }
+    }
     match (errors.into_compile_error(), check) {
         (None, Some(check)) => {
             let registration = registration(kind, options, &check);

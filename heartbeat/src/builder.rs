@@ -44,6 +44,7 @@ pub struct Heartbeat {
     failure_status: StatusCode,
     protect_environ: bool,
     protect_metrics: bool,
+    details: Details,
     metrics: Option<crate::Metrics>,
     required: Vec<String>,
     lifecycle: Lifecycle,
@@ -52,6 +53,20 @@ pub struct Heartbeat {
     /// The gRPC health service this router answers, and its service names for checks.
     #[cfg(feature = "grpc")]
     pub(crate) grpc: crate::grpc::Config,
+}
+
+/// How much the readiness and liveliness answers reveal: see [`Heartbeat::details`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Details {
+    /// Every message and all data, to everyone (the default, the seed's behaviour).
+    #[default]
+    Always,
+    /// Messages and data only to a request with `/health/`'s secret; others read
+    /// `reason withheld`. What the README advises in production: a check's error message can
+    /// carry host names, user names and queries.
+    WhenAuthorized,
+    /// Never any message or data: every warning and failure says `reason withheld`.
+    Never,
 }
 
 enum Secret {
@@ -100,6 +115,7 @@ impl Heartbeat {
             failure_status: StatusCode::INTERNAL_SERVER_ERROR,
             protect_environ: false,
             protect_metrics: false,
+            details: Details::Always,
             metrics: None,
             required: Vec::new(),
             lifecycle: Lifecycle::global(),
@@ -137,6 +153,42 @@ impl Heartbeat {
     /// from outside the cluster. The router then needs a secret.
     pub fn protect_environ(mut self) -> Self {
         self.protect_environ = true;
+        self
+    }
+
+    /// How much the readiness and liveliness answers reveal (default [`Details::Always`]):
+    /// every check's message and data in every format, and, in the environ document, the
+    /// libraries' versions. With [`Details::WhenAuthorized`], a request without `/health/`'s
+    /// secret (`Authorization: Bearer` or `?auth=`) sees each check's name, level, status and
+    /// time, and a warning or failure says `reason withheld`, as Kubernetes does; the status
+    /// code is the same. [`Details::WhenAuthorized`] needs a secret.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use heartbeat::{Check, Details, Heartbeat, Outcome};
+    /// use tower::ServiceExt;
+    ///
+    /// let app: axum::Router = Heartbeat::new()
+    /// #   .filter(|_| false) // rustdoc merges doctests, and their registrations
+    ///     .health_secret("s3cret")
+    ///     .details(Details::WhenAuthorized)
+    ///     .readiness(Check::new("database", || Outcome::fail("db-7.internal: refused")))
+    ///     .into_router();
+    /// let probe = |uri: &str| axum::http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+    /// let body = |response: axum::response::Response| async {
+    ///     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    ///     String::from_utf8(bytes.to_vec()).unwrap()
+    /// };
+    /// let kubelet = app.clone().oneshot(probe("/.well-known/heartbeat/readiness")).await.unwrap();
+    /// assert_eq!(kubelet.status(), 500);
+    /// assert!(body(kubelet).await.contains(r#""message":"reason withheld""#));
+    /// let operator = app.oneshot(probe("/.well-known/heartbeat/readiness?auth=s3cret")).await.unwrap();
+    /// assert!(body(operator).await.contains("db-7.internal: refused"));
+    /// # }
+    /// ```
+    pub fn details(mut self, details: Details) -> Self {
+        self.details = details;
         self
     }
 
@@ -393,6 +445,9 @@ impl Heartbeat {
         if self.protect_environ && secret.is_none() {
             problems.push(format!("`.protect_environ()` needs a secret: set {HEALTH_URL_SECRET} or call `.health_secret(…)`"));
         }
+        if self.details == Details::WhenAuthorized && secret.is_none() {
+            problems.push(format!("`.details(Details::WhenAuthorized)` needs a secret to authorise with: set {HEALTH_URL_SECRET} or call `.health_secret(…)` (or choose `Details::Never`)"));
+        }
         if self.protect_metrics && secret.is_none() {
             problems.push(format!("`.protect_metrics()` needs a secret: set {HEALTH_URL_SECRET} or call `.health_secret(…)`"));
         }
@@ -433,6 +488,7 @@ impl Heartbeat {
             self.lifecycle,
         );
         endpoints.protect_metrics = self.protect_metrics;
+        endpoints.details = self.details;
         if let Some(metrics) = &self.metrics {
             metrics.attach(&endpoints.series);
         }
@@ -540,6 +596,9 @@ fn unmatchable(secret: &str) -> Option<String> {
         .find(|c| c.is_control())
         .map(|c| format!("holds a control character ({c:?})"))
 }
+
+/// Why a health check may not be named `ping` (the attribute says the same).
+const PING_RESERVED: &str = "`ping` is reserved for health checks: `/health/ping` answers `pong`, so a check of that name could not be asked for at `/health/<name>`; give another `name = \"…\"`";
 
 /// Why a check name cannot be used; the attributes apply the same rule at compile time (both
 /// are held against one table, `heartbeat-macros/src/name_cases.rs`).
@@ -725,7 +784,9 @@ impl Check {
     /// What is wrong with this check's own settings: its name, then the option rules.
     fn problems(&self) -> impl Iterator<Item = String> + '_ {
         let info = &self.info;
-        let name = name_problem(&info.name);
+        let name = name_problem(&info.name).or_else(|| {
+            (info.kind == Kind::Health && info.name == "ping").then_some(PING_RESERVED)
+        });
         let options = rules::broken(info.kind, &info.options);
         name.into_iter()
             .chain(options.into_iter().map(rules::Rule::message))

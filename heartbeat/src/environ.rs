@@ -131,6 +131,12 @@ fn build_infos() -> Vec<&'static BuildInfo> {
     all
 }
 
+/// The application's package name and version, from the binary's `build_info!()`, if any.
+pub(crate) fn application() -> Option<(&'static str, &'static str)> {
+    static APPLICATION: OnceLock<Option<(&'static str, &'static str)>> = OnceLock::new();
+    *APPLICATION.get_or_init(|| build_infos().first().map(|info| (info.name, info.version)))
+}
+
 /// A configuration problem: `build_info!()` written in more than one crate (or twice).
 pub(crate) fn problems() -> Option<String> {
     let all = build_infos();

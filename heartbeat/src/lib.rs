@@ -40,6 +40,13 @@
 //! | `/.well-known/heartbeat/environ` | what the binary was built with, plus every `#[environ_probe]`; always 200 |
 //! | `/health/` | the `#[health_check]`s selected by `?checks=`; 200 `running` or 503 `degraded` |
 //! | `/health/ping` | 200 `pong`, never protected |
+//! | `…/readiness/<name>`, `…/liveliness/<name>`, `/health/<name>` | one check; 404 for an unknown name |
+//!
+//! Readiness, liveliness and `/health/` answer the seed JSON by default, and on request:
+//! `application/health+json` (draft-inadarei-api-health-check-06) when `Accept` asks for it,
+//! the Kubernetes text form with `?verbose` (`?exclude=name` leaves checks out), and a
+//! self-contained page for a browser (`Accept: text/html`). [`Heartbeat::details`] decides who
+//! sees the checks' messages ([`Details`]).
 //!
 //! # The attributes
 //!
@@ -237,7 +244,7 @@ mod rules;
 mod status;
 mod subscribers;
 
-pub use builder::{Check, ConfigError, HEALTH_URL_SECRET, Heartbeat};
+pub use builder::{Check, ConfigError, Details, HEALTH_URL_SECRET, Heartbeat};
 #[cfg(feature = "grpc")]
 pub use grpc::Grpc;
 /// Registers a check of `/.well-known/heartbeat/readiness`: is this instance ready for traffic?

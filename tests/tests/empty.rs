@@ -28,7 +28,7 @@ async fn health_with_no_checks_needs_no_secret() {
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(
         answer.json(),
-        serde_json::json!({ "health": "running", "available_checks": [], "checks": {}, "warnings": [] })
+        serde_json::json!({ "health": "running", "available_checks": [], "checks": {}, "messages": {}, "warnings": [] })
     );
     let answer = get(&app(), "/health").await;
     assert_eq!(answer.status, 200);

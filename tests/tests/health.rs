@@ -57,6 +57,7 @@ async fn absent_checks_means_the_default_set() {
             "health": "running",
             "available_checks": ["database", "false", "guarded", "true"],
             "checks": { "database": true, "true": true },
+            "messages": {},
             "warnings": [],
         })
     );

@@ -209,7 +209,7 @@ fn prefixes_axum_would_panic_on_are_refused() {
     assert_eq!(error.problems().len(), 1, "{error}");
     assert!(
         error.problems()[0].starts_with(
-            "`.well_known_prefix(\"/x\")` and `.health_prefix(\"/x/readiness\")` both serve [\"/x/readiness\"]"
+            "`.well_known_prefix(\"/x\")` and `.health_prefix(\"/x/readiness\")` both serve [\"/x/readiness\", \"/x/readiness/{name}\"]"
         ),
         "{error}"
     );

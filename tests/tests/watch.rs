@@ -466,3 +466,40 @@ async fn a_client_that_does_not_read_holds_nothing_up() {
     let last: Value = serde_json::from_str(last.lines().next().unwrap()).unwrap();
     assert_eq!(last["status"], true, "the current document, last");
 }
+
+/// A stream is of the request's own document: one check's path streams that check alone, and
+/// `?exclude=` and `Details::WhenAuthorized` apply as without `?watch`.
+#[tokio::test]
+async fn a_stream_keeps_the_requests_selection_and_details() {
+    let up = Arc::new(AtomicBool::new(true));
+    let app: axum::Router = Heartbeat::new()
+        .filter(|_| false)
+        .health_secret("s3cret")
+        .details(heartbeat::Details::WhenAuthorized)
+        .default_cache(Duration::ZERO)
+        .readiness(switch("switch", &up))
+        .readiness(Check::new("steady", || true))
+        .into_router();
+    let (base, _server) = serve_until(app.clone(), std::future::pending()).await;
+    let mut one = Events::open(&format!("{base}{READINESS}/switch?watch")).await;
+    let mut excluding = Events::open(&format!("{base}{READINESS}?watch&exclude=switch")).await;
+    let mut authorised = Events::open(&format!("{base}{READINESS}?watch&auth=s3cret")).await;
+    let first = one.document().await;
+    assert_eq!(levels(&first), [("switch".to_owned(), "pass".to_owned())]);
+    let first = excluding.document().await;
+    assert_eq!(levels(&first), [("steady".to_owned(), "pass".to_owned())]);
+    assert_eq!(first["excluded"], serde_json::json!(["switch"]), "{first}");
+    authorised.document().await;
+
+    up.store(false, Ordering::SeqCst);
+    get(&app, READINESS).await;
+    let failed = one.document().await;
+    assert_eq!(failed["status"], false, "{failed}");
+    assert_eq!(failed["checks"]["switch"]["message"], "reason withheld");
+    assert!(
+        excluding.quiet().await,
+        "the excluded check's change is not this stream's"
+    );
+    let told = authorised.document().await;
+    assert_eq!(told["checks"]["switch"]["message"], "down", "{told}");
+}

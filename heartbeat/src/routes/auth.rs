@@ -1,5 +1,5 @@
-//! The shared secret of `/health/` (and, when asked, of the environ endpoint), and the query
-//! parameters those endpoints read.
+//! The shared secret of `/health/` (and, when asked, of the environ and metrics endpoints, and
+//! of the probes' details).
 
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Map;
 use subtle::ConstantTimeEq;
 
+use super::query::Query;
 use super::wire;
 
 /// Reads the query and, when there is a secret, lets the request through only with it: the
@@ -42,44 +43,9 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// The parameters these endpoints read; others are ignored (cache busters, say).
-pub(super) struct Query {
-    /// `None` when absent; repeated `checks=` are joined as one comma-separated list.
-    pub(super) checks: Option<String>,
-    /// `?watch`: the live stream of the endpoint's document.
-    pub(super) watch: bool,
-    auth: Option<String>,
-}
-
-impl Query {
-    fn parse(query: Option<&str>) -> Result<Query, &'static str> {
-        let mut parsed = Query {
-            checks: None,
-            watch: false,
-            auth: None,
-        };
-        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            match &*key {
-                "checks" => match &mut parsed.checks {
-                    Some(checks) => {
-                        checks.push(',');
-                        checks.push_str(&value);
-                    }
-                    None => parsed.checks = Some(value.into_owned()),
-                },
-                "auth" if parsed.auth.is_some() => return Err("`auth` is given more than once"),
-                "auth" => parsed.auth = Some(value.into_owned()),
-                "watch" => parsed.watch = super::watch::flag(&value),
-                _ => {}
-            }
-        }
-        Ok(parsed)
-    }
-}
-
 /// Whether the `Authorization: Bearer` header or `?auth=` holds the secret, compared in
 /// constant time (only the length can differ in timing).
-fn authorised(secret: &str, auth: Option<&str>, headers: &HeaderMap) -> bool {
+pub(super) fn authorised(secret: &str, auth: Option<&str>, headers: &HeaderMap) -> bool {
     let bearer = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())

@@ -4,15 +4,17 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, json};
 
-use super::watch::{self, Watched};
-use super::{Endpoint, Endpoints, auth, wire};
+use super::accept::Format;
+use super::view::{self, Row, View};
+use super::{Endpoint, Endpoints, auth, probes, watch, wire};
 use crate::engine::Answer;
 use crate::outcome::Level;
+use crate::registry::Kind;
 
 /// The name that stands for every check in the default set.
 const DEFAULTS: &str = "_defaults";
@@ -36,79 +38,221 @@ pub(super) async fn health(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    answer(&endpoints, query.as_deref(), &headers, None).await
+}
+
+/// One check of `/health/` (`/health/<name>`), behind the secret; 404 for a name no health
+/// check has (`/health/ping` is the ping, a path of its own).
+pub(super) async fn health_one(
+    State(endpoints): State<Arc<Endpoints>>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    answer(&endpoints, query.as_deref(), &headers, Some(&name)).await
+}
+
+async fn answer(
+    endpoints: &Arc<Endpoints>,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    one: Option<&str>,
+) -> Response {
     endpoints.background.ensure();
-    let query = match auth::guard(endpoints.secret.as_deref(), query.as_deref(), &headers) {
+    let query = match auth::guard(endpoints.secret.as_deref(), query, headers) {
         Ok(query) => query,
         Err(refusal) => return refusal.into_response(),
     };
+    let format = Format::negotiate(headers, query.verbose);
     let health = &endpoints.health;
-    let selected = match select(health, query.checks.as_deref()) {
-        Ok(selected) => selected,
-        Err(refusal) => return refusal.respond(health),
+    let monitors = health.checks.monitors();
+    let mut selected = match (one, query.checks.as_deref()) {
+        (Some(name), _) => match monitors.binary_search_by(|m| m.info.name().cmp(name)) {
+            Ok(i) => Cow::Owned(vec![i]),
+            Err(_) => return probes::unknown_check(health, view::Endpoint::Health, name),
+        },
+        (None, checks) => match select(health, checks) {
+            Ok(selected) => selected,
+            Err(refusal) => return refusal.respond(health),
+        },
+    };
+    // `?exclude=` leaves checks out of the selection; a name no check has is reported.
+    let mut excluded = Vec::new();
+    let mut unknown_excluded = Vec::new();
+    if one.is_none() && !query.exclude.is_empty() {
+        for name in &query.exclude {
+            match monitors.binary_search_by(|m| m.info.name().cmp(name)) {
+                Ok(i) => excluded.push(i),
+                Err(_) if unknown_excluded.len() < ECHO_NAMES => {
+                    unknown_excluded.push(name.chars().take(ECHO_CHARS).collect::<String>());
+                }
+                Err(_) => {}
+            }
+        }
+        excluded.sort_unstable();
+        excluded.dedup();
+        unknown_excluded.sort();
+        unknown_excluded.dedup();
+        selected = Cow::Owned(
+            selected
+                .iter()
+                .copied()
+                .filter(|i| excluded.binary_search(i).is_err())
+                .collect(),
+        );
+    }
+    let document = Document {
+        selected: selected.into_owned(),
+        excluded,
+        unknown_excluded,
+        shared: query.checks.is_none() && one.is_none() && query.exclude.is_empty(),
     };
     if query.watch {
-        let selection = query.checks.is_some().then(|| selected.into_owned());
-        return watch::stream(endpoints, Watched::Health(selection)).await;
+        return watch::stream(Arc::clone(endpoints), document).await;
     }
-    let answer = health.checks.evaluate(Some(&selected)).await;
-    let (status, body) = document(&endpoints, &selected, query.checks.is_none(), &answer);
-    wire::json(status, body)
+    let answer = health.checks.evaluate(Some(&document.selected)).await;
+    let (passed, status) = verdict(&answer);
+    if format != Format::Json {
+        let Document {
+            selected,
+            excluded,
+            unknown_excluded,
+            ..
+        } = document;
+        let rows = selected
+            .iter()
+            .zip(answer.states.iter())
+            .map(|(&i, state)| Row::check(Cow::Borrowed(monitors[i].info.name()), state, true))
+            .collect();
+        let view = View {
+            endpoint: view::Endpoint::Health,
+            rows,
+            passed,
+            asked: answer.asked,
+            excluded: excluded.iter().map(|&i| monitors[i].info.name()).collect(),
+            unknown_excluded,
+        };
+        return probes::render(status, &view, format, one);
+    }
+    wire::json(status, document.seed_json(endpoints, &answer, passed))
 }
 
-/// The answer for the `selected` checks' states: 200 when all passed, 503 otherwise. `all`: the
-/// selection is the default one, whose last body is shared.
-pub(super) fn document(
-    endpoints: &Endpoints,
-    selected: &[usize],
-    all: bool,
-    answer: &Answer,
-) -> (StatusCode, Bytes) {
-    let health = &endpoints.health;
+/// Whether every check of `answer` passed or warned, and the status that says so: 200, or 503.
+fn verdict(answer: &Answer) -> (bool, StatusCode) {
     let passed = answer.states.iter().all(|s| s.outcome.passed());
     let status = if passed {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let last = all.then_some(&health.last);
-    if let Some(body) = last.and_then(|last| last.get(answer, endpoints.started)) {
-        return (status, body);
+    (passed, status)
+}
+
+/// What one `/health/` request shows: the checks it selected (in name order), those it
+/// excluded, the unknown names it excluded, and whether it is the default answer (whose last
+/// body is shared).
+pub(super) struct Document {
+    selected: Vec<usize>,
+    excluded: Vec<usize>,
+    unknown_excluded: Vec<String>,
+    shared: bool,
+}
+
+impl Document {
+    /// The seed's JSON: `available_checks`, `checks: {name: bool}`, `health`, `messages` and
+    /// `warnings`, plus `excluded` and `unknown_excluded` when `?exclude=` was given.
+    fn seed_json(&self, endpoints: &Endpoints, answer: &Answer, passed: bool) -> Bytes {
+        let health = &endpoints.health;
+        let Document {
+            selected,
+            excluded,
+            unknown_excluded,
+            shared,
+        } = self;
+        let last = shared.then_some(&health.last);
+        if let Some(body) = last.and_then(|last| last.get(answer, endpoints.started)) {
+            return body;
+        }
+
+        let mut body = String::with_capacity(64 + health.names.len() + 32 * selected.len());
+        body.push_str("{\"available_checks\":");
+        body.push_str(&health.names);
+        body.push_str(",\"checks\":{");
+        for (n, (&i, state)) in selected.iter().zip(answer.states.iter()).enumerate() {
+            if n > 0 {
+                body.push(',');
+            }
+            body.push_str(&health.shown[i].key);
+            body.push_str(if state.outcome.passed() {
+                ":true"
+            } else {
+                ":false"
+            });
+        }
+        body.push('}');
+        if !excluded.is_empty() {
+            body.push_str(",\"excluded\":[");
+            for (n, &i) in excluded.iter().enumerate() {
+                if n > 0 {
+                    body.push(',');
+                }
+                body.push_str(&health.shown[i].key);
+            }
+            body.push(']');
+        }
+        body.push_str(if passed {
+            ",\"health\":\"running\",\"messages\":{"
+        } else {
+            ",\"health\":\"degraded\",\"messages\":{"
+        });
+        // Why each failed or warning check is not a pass: its message (SPEC §14, issue 17).
+        let told = selected.iter().zip(answer.states.iter());
+        let told = told.filter(|(_, state)| state.outcome.level() != Level::Pass);
+        for (n, (&i, state)) in told.enumerate() {
+            if n > 0 {
+                body.push(',');
+            }
+            body.push_str(&health.shown[i].key);
+            body.push(':');
+            let message = state.outcome.message().unwrap_or("the check failed");
+            wire::write_str(&mut body, message);
+        }
+        body.push('}');
+        if !unknown_excluded.is_empty() {
+            body.push_str(",\"unknown_excluded\":");
+            body.push_str(&json!(unknown_excluded).to_string());
+        }
+        body.push_str(",\"warnings\":[");
+        let warned = selected.iter().zip(answer.states.iter());
+        let warned = warned.filter(|(_, state)| state.outcome.level() == Level::Warn);
+        for (n, (&i, _)) in warned.enumerate() {
+            if n > 0 {
+                body.push(',');
+            }
+            body.push_str(&health.shown[i].key);
+        }
+        body.push_str("]}");
+        let body = Bytes::from(body);
+        if let Some(last) = last {
+            last.set(answer, endpoints.started, body.clone());
+        }
+        body
+    }
+}
+
+impl watch::Document for Document {
+    fn checks<'a>(&'a self, endpoints: &'a Endpoints) -> (&'a Endpoint, Kind, Option<&'a [usize]>) {
+        (&endpoints.health, Kind::Health, Some(&self.selected))
     }
 
-    let mut body = String::with_capacity(64 + health.names.len() + 32 * selected.len());
-    body.push_str("{\"available_checks\":");
-    body.push_str(&health.names);
-    body.push_str(",\"checks\":{");
-    for (n, (&i, state)) in selected.iter().zip(answer.states.iter()).enumerate() {
-        if n > 0 {
-            body.push(',');
-        }
-        body.push_str(&health.shown[i].key);
-        body.push_str(if state.outcome.passed() {
-            ":true"
-        } else {
-            ":false"
-        });
+    fn lifecycle(&self) -> bool {
+        false
     }
-    body.push_str(if passed {
-        "},\"health\":\"running\",\"warnings\":["
-    } else {
-        "},\"health\":\"degraded\",\"warnings\":["
-    });
-    let warned = selected.iter().zip(answer.states.iter());
-    let warned = warned.filter(|(_, state)| state.outcome.level() == Level::Warn);
-    for (n, (&i, _)) in warned.enumerate() {
-        if n > 0 {
-            body.push(',');
-        }
-        body.push_str(&health.shown[i].key);
+
+    fn render(&self, endpoints: &Endpoints, answer: &Answer) -> (Bytes, Vec<&'static str>) {
+        let (passed, _) = verdict(answer);
+        (self.seed_json(endpoints, answer, passed), Vec::new())
     }
-    body.push_str("]}");
-    let body = Bytes::from(body);
-    if let Some(last) = last {
-        last.set(answer, endpoints.started, body.clone());
-    }
-    (status, body)
 }
 
 /// Why a selection was refused.

@@ -14,11 +14,15 @@ use axum::routing::{MethodRouter, get};
 use crate::engine::{Background, Checks, Monitor};
 use crate::lifecycle::Lifecycle;
 
+mod accept;
 mod auth;
 mod environ;
 mod health;
 mod metrics;
+mod page;
 mod probes;
+mod query;
+mod view;
 mod watch;
 mod wire;
 
@@ -33,6 +37,8 @@ pub(crate) struct Endpoints {
     pub(crate) protect_environ: bool,
     /// Whether the metrics endpoint asks for the secret.
     pub(crate) protect_metrics: bool,
+    /// How much the probes (and environ's libraries) reveal.
+    pub(crate) details: crate::Details,
     /// Every check, as metrics (served when the router has a metrics path).
     pub(crate) series: Arc<crate::metrics::Series>,
     pub(crate) failure_status: StatusCode,
@@ -45,6 +51,18 @@ pub(crate) struct Endpoints {
 }
 
 impl Endpoints {
+    /// Whether a request sees messages and data ([`crate::Details`]).
+    fn reveal(&self, query: &query::Query, headers: &axum::http::HeaderMap) -> bool {
+        match self.details {
+            crate::Details::Always => true,
+            crate::Details::Never => false,
+            crate::Details::WhenAuthorized => self
+                .secret
+                .as_deref()
+                .is_some_and(|secret| auth::authorised(secret, query.auth.as_deref(), headers)),
+        }
+    }
+
     /// `checks` by kind: readiness, liveliness, environ, health; each sorted by name.
     pub(crate) fn new(
         checks: [Vec<Arc<Monitor>>; 4],
@@ -65,6 +83,7 @@ impl Endpoints {
             secret,
             protect_environ,
             protect_metrics: false,
+            details: crate::Details::Always,
             series,
             failure_status,
             lifecycle,
@@ -193,10 +212,25 @@ impl Paths {
             (format!("{well_known}/liveliness"), get(probes::liveliness)),
             // Kubernetes says "liveness": the same endpoint under that name.
             (format!("{well_known}/liveness"), get(probes::liveliness)),
+            // One check each (a name holds no `/`: one segment, percent-decoded by axum).
+            (
+                format!("{well_known}/readiness/{{name}}"),
+                get(probes::readiness_one),
+            ),
+            (
+                format!("{well_known}/liveliness/{{name}}"),
+                get(probes::liveliness_one),
+            ),
+            (
+                format!("{well_known}/liveness/{{name}}"),
+                get(probes::liveliness_one),
+            ),
             (format!("{well_known}/environ"), get(environ::environ)),
             (health.clone(), get(health::health)),
             (format!("{health}/"), get(health::health)),
+            // `ping` is a path of its own: no health check may take that name.
             (format!("{health}/ping"), get(health::ping)),
+            (format!("{health}/{{name}}"), get(health::health_one)),
         ];
         if let Some(path) = metrics_path {
             routes.push((path.clone(), get(metrics::metrics)));

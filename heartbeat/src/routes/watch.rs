@@ -1,11 +1,13 @@
-//! `?watch` on readiness, liveliness and `/health/` (SPEC §13): the endpoint's document as a
-//! live stream (`text/event-stream`).
+//! `?watch` on readiness, liveliness and `/health/`, whole or one check (SPEC §13): the seed
+//! JSON document of a request as a live stream (`text/event-stream`).
 //!
 //! A stream sends the document at once, evaluated as the same request without `?watch` would
 //! be; then again whenever a watched check's level changes (the changes of [`crate::status`])
 //! or, for readiness, the lifecycle's conditions do, read from the states without running a
 //! check; a comment every [`KEEP_ALIVE`] so that proxies keep the connection open; and it
 //! ends when the lifecycle's drain is over, so that it never holds up a graceful shutdown.
+//! Which checks, and how much of them, a document shows is the request's ([`Document`], from
+//! `probes.rs` and `health.rs`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use super::{Endpoint, Endpoints, health, probes, wire};
+use super::{Endpoint, Endpoints, wire};
 use crate::engine::{Answer, Answered};
 use crate::outcome::Level;
 use crate::registry::Kind;
@@ -37,29 +39,22 @@ pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// costs a little memory and a wake-up per change, never a check's run.
 pub(crate) const MAX_STREAMS: usize = 4096;
 
-/// What a stream shows.
-pub(super) enum Watched {
-    Readiness,
-    Liveliness,
-    /// `/health/`'s checks: these (by index, in name order), or (`None`) the default set.
-    Health(Option<Vec<usize>>),
+/// What a stream shows: the seed JSON that one request without `?watch` answers (its
+/// endpoint, selection and details), written again for other states.
+pub(super) trait Document: Send + Sync + 'static {
+    /// The checks shown: their endpoint, its kind, and which of them, in name order (`None`:
+    /// all).
+    fn checks<'a>(&'a self, endpoints: &'a Endpoints) -> (&'a Endpoint, Kind, Option<&'a [usize]>);
+
+    /// Whether the lifecycle's conditions are part of the document (readiness, whole).
+    fn lifecycle(&self) -> bool;
+
+    /// The document for `answer`'s states, and the lifecycle's conditions it shows.
+    fn render(&self, endpoints: &Endpoints, answer: &Answer) -> (Bytes, Vec<&'static str>);
 }
 
-/// Whether `?watch` is in the query: present, with no value or any but `false` and `0`.
-pub(super) fn asked(query: Option<&str>) -> bool {
-    // A probe (kubelet's) has no query: no parsing then.
-    query.is_some_and(|query| {
-        form_urlencoded::parse(query.as_bytes()).any(|(key, value)| key == "watch" && flag(&value))
-    })
-}
-
-/// Whether a `watch` parameter's value turns the stream on.
-pub(super) fn flag(value: &str) -> bool {
-    !matches!(value, "false" | "0")
-}
-
-/// The stream of `watched`, or 503 when [`MAX_STREAMS`] are open.
-pub(super) async fn stream(endpoints: Arc<Endpoints>, watched: Watched) -> Response {
+/// The stream of `document`, or 503 when [`MAX_STREAMS`] are open.
+pub(super) async fn stream<D: Document>(endpoints: Arc<Endpoints>, document: D) -> Response {
     endpoints.background.ensure();
     if endpoints.streams.fetch_add(1, Ordering::AcqRel) >= MAX_STREAMS {
         endpoints.streams.fetch_sub(1, Ordering::AcqRel);
@@ -76,19 +71,18 @@ pub(super) async fn stream(endpoints: Arc<Endpoints>, watched: Watched) -> Respo
     let open = Open(Arc::clone(&endpoints));
     // Subscribed before the first document is read: no change falls between the two.
     let changes = crate::status::receiver();
-    let lifecycle = matches!(watched, Watched::Readiness).then(|| endpoints.lifecycle.changes());
+    let lifecycle = document.lifecycle().then(|| endpoints.lifecycle.changes());
     let drained = endpoints.lifecycle.drained();
-    let answer = watched
-        .endpoint(&endpoints)
-        .checks
-        .evaluate(watched.selection(&endpoints))
-        .await;
-    let (first, shown) = watched.render(&endpoints, &answer);
+    let answer = {
+        let (endpoint, _, selection) = document.checks(&endpoints);
+        endpoint.checks.evaluate(selection).await
+    };
+    let (first, shown) = shown(&endpoints, &document, &answer);
     let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let stream = Stream {
         endpoints,
-        watched,
+        document,
         changes,
         lifecycle,
         drained,
@@ -128,10 +122,17 @@ struct Shown {
     conditions: Vec<&'static str>,
 }
 
+/// `document` for `answer`, and what it shows.
+fn shown<D: Document>(endpoints: &Endpoints, document: &D, answer: &Answer) -> (Bytes, Shown) {
+    let (body, conditions) = document.render(endpoints, answer);
+    let levels = answer.states.iter().map(|s| s.outcome.level()).collect();
+    (body, Shown { levels, conditions })
+}
+
 /// One open stream.
-struct Stream {
+struct Stream<D> {
     endpoints: Arc<Endpoints>,
-    watched: Watched,
+    document: D,
     changes: broadcast::Receiver<Arc<StatusChange>>,
     /// For readiness: the lifecycle's changes.
     lifecycle: Option<watch::Receiver<()>>,
@@ -141,17 +142,17 @@ struct Stream {
     _open: Open,
 }
 
-impl Stream {
+impl<D: Document> Stream<D> {
     /// The next event: a document when what it shows changed, or a keep-alive comment; `None`
     /// (the stream ends) once the drain is over.
-    async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Stream)> {
+    async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Stream<D>)> {
         loop {
             let wake = tokio::select! {
                 biased;
                 // Err: the lifecycle is gone, which the router holds: cannot happen.
                 _ = self.drained.wait_for(|drained| *drained) => return None,
                 change = self.changes.recv() => match change {
-                    Ok(change) if self.watched.watches(&self.endpoints, &change) => Wake::Change,
+                    Ok(change) if watches(&self.document, &self.endpoints, &change) => Wake::Change,
                     Ok(_) => continue,
                     // Behind (a client that does not read): whatever it missed, read again.
                     Err(RecvError::Lagged(_)) => Wake::Change,
@@ -164,24 +165,59 @@ impl Stream {
             if let Wake::KeepAlive = wake {
                 return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), self));
             }
-            let answer = match self.watched.read(&self.endpoints) {
+            let answer = match self.read() {
                 Some(answer) => answer,
                 // A check that never ran (a run lost with its runtime): read as a request does.
                 None => {
-                    let endpoint = self.watched.endpoint(&self.endpoints);
-                    endpoint
-                        .checks
-                        .evaluate(self.watched.selection(&self.endpoints))
-                        .await
+                    let (endpoint, _, selection) = self.document.checks(&self.endpoints);
+                    endpoint.checks.evaluate(selection).await
                 }
             };
-            let (document, shown) = self.watched.render(&self.endpoints, &answer);
+            let (body, shown) = shown(&self.endpoints, &self.document, &answer);
             if shown != self.shown {
                 self.shown = shown;
-                return Some((Ok(event(&document)), self));
+                return Some((Ok(event(&body)), self));
             }
         }
     }
+
+    /// The states shown, read without running a check; `None` if one has never run.
+    fn read(&self) -> Option<Answer> {
+        let (endpoint, _, selection) = self.document.checks(&self.endpoints);
+        let monitors = endpoint.checks.monitors();
+        let now = Instant::now();
+        let mut states = SmallVec::new();
+        match selection {
+            Some(selected) => {
+                for &i in selected {
+                    states.push(monitors.get(i)?.current(now)?);
+                }
+            }
+            None => {
+                for monitor in monitors {
+                    states.push(monitor.current(now)?);
+                }
+            }
+        }
+        Some(Answer {
+            asked: now,
+            states: Answered::Read(states),
+        })
+    }
+}
+
+/// Whether `change` is of a check `document` shows.
+fn watches<D: Document>(document: &D, endpoints: &Endpoints, change: &StatusChange) -> bool {
+    let (endpoint, kind, selection) = document.checks(endpoints);
+    if change.kind != kind {
+        return false;
+    }
+    let monitors = endpoint.checks.monitors();
+    let Ok(i) = monitors.binary_search_by(|m| m.info.name().cmp(&change.name)) else {
+        return false;
+    };
+    // A selection is in name order, as the monitors are.
+    selection.is_none_or(|selected| selected.binary_search(&i).is_ok())
 }
 
 /// Why a stream woke.
@@ -199,99 +235,6 @@ async fn lifecycle_changed(lifecycle: &mut Option<watch::Receiver<()>>) {
         }
     }
     std::future::pending().await
-}
-
-impl Watched {
-    fn endpoint<'a>(&self, endpoints: &'a Endpoints) -> &'a Endpoint {
-        match self {
-            Watched::Readiness => &endpoints.readiness,
-            Watched::Liveliness => &endpoints.liveliness,
-            Watched::Health(_) => &endpoints.health,
-        }
-    }
-
-    /// The checks shown, by index (`None`: every check of the endpoint).
-    fn selection<'a>(&'a self, endpoints: &'a Endpoints) -> Option<&'a [usize]> {
-        match self {
-            Watched::Readiness | Watched::Liveliness => None,
-            Watched::Health(_) => Some(self.health_selection(endpoints)),
-        }
-    }
-
-    /// The indices of the checks shown, for `/health/`: its selection or its default set.
-    fn health_selection<'a>(&'a self, endpoints: &'a Endpoints) -> &'a [usize] {
-        match self {
-            Watched::Health(Some(selected)) => selected,
-            _ => &endpoints.health.defaults,
-        }
-    }
-
-    /// Whether `change` is of a check this stream shows.
-    fn watches(&self, endpoints: &Endpoints, change: &StatusChange) -> bool {
-        let kind = match self {
-            Watched::Readiness => Kind::Readiness,
-            Watched::Liveliness => Kind::Liveliness,
-            Watched::Health(_) => Kind::Health,
-        };
-        if change.kind != kind {
-            return false;
-        }
-        let monitors = self.endpoint(endpoints).checks.monitors();
-        let Ok(i) = monitors.binary_search_by(|m| m.info.name().cmp(&change.name)) else {
-            return false;
-        };
-        match self {
-            Watched::Health(_) => self.health_selection(endpoints).binary_search(&i).is_ok(),
-            _ => true,
-        }
-    }
-
-    /// The states shown, read without running a check; `None` if one has never run.
-    fn read(&self, endpoints: &Endpoints) -> Option<Answer> {
-        let monitors = self.endpoint(endpoints).checks.monitors();
-        let now = Instant::now();
-        let mut states = SmallVec::new();
-        match self {
-            Watched::Health(_) => {
-                for &i in self.health_selection(endpoints) {
-                    states.push(monitors.get(i)?.current(now)?);
-                }
-            }
-            _ => {
-                for monitor in monitors {
-                    states.push(monitor.current(now)?);
-                }
-            }
-        }
-        Some(Answer {
-            asked: now,
-            states: Answered::Read(states),
-        })
-    }
-
-    /// The document for `answer`, as the endpoint answers it without `?watch`, and what it
-    /// shows.
-    fn render(&self, endpoints: &Endpoints, answer: &Answer) -> (Bytes, Shown) {
-        let (conditions, document) = match self {
-            Watched::Readiness => {
-                let conditions = endpoints.lifecycle.readiness();
-                let names = conditions.iter().map(|(name, _)| *name).collect();
-                let document = probes::document(endpoints, &endpoints.readiness, true, answer);
-                (names, document)
-            }
-            Watched::Liveliness => (
-                Vec::new(),
-                probes::document(endpoints, &endpoints.liveliness, false, answer),
-            ),
-            Watched::Health(selection) => {
-                let selected = self.health_selection(endpoints);
-                let document = health::document(endpoints, selected, selection.is_none(), answer);
-                (Vec::new(), document)
-            }
-        };
-        let levels = answer.states.iter().map(|s| s.outcome.level()).collect();
-        (document.1, Shown { levels, conditions })
-    }
 }
 
 /// One server-sent event holding `document` (one `data:` line per line of it).

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -14,7 +14,7 @@ use crate::outcome::{Level, Outcome};
 
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
-/// A JSON answer, from text that is JSON already (taken as is, not copied). Built by hand:
+/// A JSON answer (with `Vary: Accept`), from text that is JSON already (taken as is, not copied). Built by hand:
 /// axum's `(status, headers, body)` tuple costs a quarter of a probe's own work.
 pub(super) fn json(status: StatusCode, body: impl Into<Body>) -> Response {
     let mut response = Response::new(body.into());
@@ -22,8 +22,12 @@ pub(super) fn json(status: StatusCode, body: impl Into<Body>) -> Response {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, NO_CACHE);
+    // The format follows `Accept` (seed JSON, health+json, the page).
+    headers.insert(VARY, ACCEPT);
     response
 }
+
+const ACCEPT: HeaderValue = HeaderValue::from_static("accept");
 
 /// Requests that ask within this long of each other, and find the same states, get the same
 /// body (so `age` in it may be this much too young).
@@ -90,6 +94,38 @@ pub(super) fn fitted(mut body: String) -> String {
         body.shrink_to_fit();
     }
     body
+}
+
+/// An `application/health+json` answer (draft-inadarei-api-health-check-06).
+pub(super) fn health_json(status: StatusCode, body: String) -> Response {
+    let mut response = json(status, body);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/health+json"),
+    );
+    response
+}
+
+/// A plain-text answer written for this request.
+pub(super) fn text_owned(status: StatusCode, body: String) -> Response {
+    let mut response = json(status, body);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// `outcome` as a request that may not see its details sees it: its level, and for a warning
+/// or failure the message `reason withheld`; no data.
+pub(super) fn withheld(outcome: &Outcome, reveal: bool) -> Outcome {
+    if reveal {
+        return outcome.clone();
+    }
+    match outcome.level() {
+        Level::Pass => Outcome::pass(),
+        level => Outcome::pass().at(level, super::view::WITHHELD.to_owned()),
+    }
 }
 
 /// A plain-text answer.
@@ -162,10 +198,12 @@ fn write_digits(body: &mut String, mut n: u128) {
 }
 
 /// What the wire format keeps of one check: its name as a JSON string, and its last state's
-/// object, rendered once per state however many requests show it.
+/// object, rendered once per state however many requests show it (with its details, and
+/// without them for requests that may not see them).
 pub(crate) struct Shown {
     pub(super) key: String,
     rendered: Mutex<Option<(Arc<State>, String)>>,
+    withheld: Mutex<Option<(Arc<State>, String)>>,
 }
 
 impl Shown {
@@ -173,25 +211,39 @@ impl Shown {
         Shown {
             key: Value::from(name).to_string(),
             rendered: Mutex::default(),
+            withheld: Mutex::default(),
         }
     }
 
     /// Writes the object of `state`: its data, `status`, `time` (unless the data has one),
-    /// `message` when it failed, and `age` when it was reused (unless the data has one).
-    pub(super) fn write(&self, body: &mut String, state: &Arc<State>, age: Option<Duration>) {
-        let mut rendered = self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
+    /// `message` when it failed, and `age` when it was reused (unless the data has one); without
+    /// `reveal`, as [`withheld`] shows it.
+    pub(super) fn write(
+        &self,
+        body: &mut String,
+        state: &Arc<State>,
+        age: Option<Duration>,
+        reveal: bool,
+    ) {
+        let slot = if reveal {
+            &self.rendered
+        } else {
+            &self.withheld
+        };
+        let mut rendered = slot.lock().unwrap_or_else(PoisonError::into_inner);
         let object = match &*rendered {
             Some((shown, object)) if Arc::ptr_eq(shown, state) => object,
             _ => {
-                let object = render(&state.outcome, state.duration);
+                let object = if reveal {
+                    render(&state.outcome, state.duration)
+                } else {
+                    render(&withheld(&state.outcome, false), state.duration)
+                };
                 &rendered.insert((Arc::clone(state), object)).1
             }
         };
-        write_object(
-            body,
-            object,
-            age.filter(|_| !state.outcome.data().contains_key("age")),
-        );
+        let data_age = reveal && state.outcome.data().contains_key("age");
+        write_object(body, object, age.filter(|_| !data_age));
     }
 }
 

@@ -7,6 +7,17 @@ fn named() -> bool {
     true
 }
 
+// `ping` is reserved for health checks only (`/health/ping`); a probe may take it.
+#[readiness_probe(name = "ping")]
+fn ping_probe() -> bool {
+    true
+}
+
+#[liveliness_probe]
+fn ping() -> bool {
+    true
+}
+
 #[readiness_probe(timeout = "250ms")]
 fn timeout_ms() -> bool {
     true

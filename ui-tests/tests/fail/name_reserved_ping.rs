@@ -1,0 +1,8 @@
+use heartbeat::health_check;
+
+#[health_check(name = "ping")]
+fn database() -> bool {
+    true
+}
+
+fn main() {}
