@@ -25,6 +25,8 @@
 //!   callgrind and wall time (issue 15).
 //! - `grpc`: instructions per gRPC `Check("")` call under callgrind, heartbeat's health
 //!   service next to tonic-health's `HealthReporter` server in the same child (issue 16).
+//! - `scrape`: the metrics of 100 checks next to their `/health/`, in wall time, with no
+//!   check changed and right after every one changed (issue 15).
 //!
 //! The loaded figures use `wrk` (`apt-get install -y wrk`); without it they fall back to a
 //! built-in HTTP/1.1 client and say so. Servers bind 127.0.0.1 only, and every loop is
@@ -42,6 +44,7 @@ mod instructions;
 mod load;
 mod machine;
 mod measure;
+mod scrape;
 mod serve;
 
 use std::future::Future;
@@ -127,7 +130,7 @@ fn runtime() -> BenchResult<tokio::runtime::Runtime> {
 }
 
 /// The sections, in the order a full run measures them.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "overhead",
     "scale",
     "concurrency",
@@ -139,12 +142,13 @@ const SECTIONS: [&str; 11] = [
     "background",
     "fanout",
     "grpc",
+    "scrape",
 ];
 
 const USAGE: &str =
     "usage: heartbeat-bench [SECTION…]     run these sections (default: all) and print the table
          sections: overhead scale concurrency wire storm memory instructions crowd background
-                   fanout grpc
+                   fanout grpc scrape
        heartbeat-bench serve KIND PORT
                                      serve a section's child server on 127.0.0.1:PORT (0: any)
                                      until stdin closes (the bench starts it itself)";
@@ -268,6 +272,9 @@ fn bench(selected: &[&str]) -> BenchResult<()> {
         }
         if wants("grpc") {
             section(rows_, "10. gRPC Check (callgrind)", started, grpc::grpc()).await;
+        }
+        if wants("scrape") {
+            section(rows_, "11. scrape", started, scrape::scrape()).await;
         }
         rows
     });

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::get;
 use futures_util::future::join_all;
@@ -129,6 +129,7 @@ pub(crate) fn plain_json_at(path: &str) -> Router {
                 [
                     (CONTENT_TYPE, HeaderValue::from_static("application/json")),
                     (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                    (VARY, HeaderValue::from_static("accept")),
                 ],
                 body.to_string(),
             )

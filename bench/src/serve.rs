@@ -2,12 +2,13 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::http::header::CONTENT_LENGTH;
+use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use axum::routing::get;
 use heartbeat::{Check, Heartbeat};
 use tokio::net::TcpListener;
@@ -79,27 +80,28 @@ pub(crate) async fn plain_copy(of: &Router) -> BenchResult<Router> {
 /// body that `of` answered once to a GET of `asked`.
 pub(crate) async fn plain_copy_at(of: &Router, asked: &str, serve_at: &str) -> BenchResult<Router> {
     let (answer, body) = call_at(of, asked).await;
-    let header = |name| {
-        answer
-            .headers()
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| HeaderValue::from_static(""))
-    };
-    let (status, content_type, cache_control) =
-        (answer.status(), header(CONTENT_TYPE), header(CACHE_CONTROL));
+    // Every header heartbeat sent (content type, cache control, `Vary`…) but the length,
+    // which axum writes for the body; inserted one by one into each response, as heartbeat's
+    // own answers are built.
+    let headers: Arc<[(HeaderName, HeaderValue)]> = answer
+        .headers()
+        .iter()
+        .filter(|(name, _)| *name != CONTENT_LENGTH)
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let status = answer.status();
     let served = body.clone();
     let plain = Router::new().route(
         serve_at,
         get(move || {
-            let (content_type, cache_control, body) =
-                (content_type.clone(), cache_control.clone(), served.clone());
+            let (headers, body) = (Arc::clone(&headers), served.clone());
             async move {
-                (
-                    status,
-                    [(CONTENT_TYPE, content_type), (CACHE_CONTROL, cache_control)],
-                    body,
-                )
+                let mut response = axum::response::Response::new(Body::from(body));
+                *response.status_mut() = status;
+                for (name, value) in headers.iter() {
+                    response.headers_mut().insert(name.clone(), value.clone());
+                }
+                response
             }
         }),
     );

@@ -29,6 +29,13 @@ impl Format {
         if verbose {
             return Format::Text;
         }
+        // What probes send (kubelet: `*/*`; most clients nothing): the seed JSON, at once. A
+        // first range of `*/*` or `application/json` gives the seed JSON q=1, the most any
+        // type gets, and ties go to the seed JSON: whatever follows, it is the answer.
+        match headers.get(ACCEPT).map(|value| value.as_bytes()) {
+            None | Some(b"*/*" | b"application/json") => return Format::Json,
+            Some(_) => {}
+        }
         const OFFERED: [(Format, &str, &str); 3] = [
             (Format::Json, "application", "json"),
             (Format::HealthJson, "application", "health+json"),

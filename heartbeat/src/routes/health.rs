@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, json};
@@ -35,10 +35,10 @@ pub(super) async fn ping() -> Response {
 /// revealed, and nothing runs, before the caller is authorised.
 pub(super) async fn health(
     State(endpoints): State<Arc<Endpoints>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Response {
-    answer(&endpoints, query.as_deref(), &headers, None).await
+    let (query, headers) = (request.uri().query(), request.headers());
+    answer(&endpoints, query, headers, None).await
 }
 
 /// One check of `/health/` (`/health/<name>`), behind the secret; 404 for a name no health
@@ -46,10 +46,10 @@ pub(super) async fn health(
 pub(super) async fn health_one(
     State(endpoints): State<Arc<Endpoints>>,
     Path(name): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Response {
-    answer(&endpoints, query.as_deref(), &headers, Some(&name)).await
+    let (query, headers) = (request.uri().query(), request.headers());
+    answer(&endpoints, query, headers, Some(&name)).await
 }
 
 async fn answer(

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, json};
 
@@ -26,64 +26,43 @@ use crate::registry::Kind;
 /// Readiness also fails while the process drains, is marked not ready, or has not started
 /// (see [`crate::lifecycle`]); those conditions are read after the checks ran, never cached,
 /// so a probe in flight when SIGTERM arrives already fails.
-pub(super) async fn readiness(
+// The handlers read what they need of the request (its query and headers, borrowed) before
+// their future starts, and drop it: the future is small, and a probe copies nothing.
+
+pub(super) fn readiness(
     State(endpoints): State<Arc<Endpoints>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let request = Request::new(
-        &endpoints,
-        view::Endpoint::Readiness,
-        query.as_deref(),
-        &headers,
-    );
-    probe(&endpoints, request, None).await
+    request: axum::extract::Request,
+) -> impl Future<Output = Response> {
+    let request = Request::new(&endpoints, view::Endpoint::Readiness, &request);
+    async move { probe(&endpoints, request, None).await }
 }
 
-pub(super) async fn liveliness(
+pub(super) fn liveliness(
     State(endpoints): State<Arc<Endpoints>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let request = Request::new(
-        &endpoints,
-        view::Endpoint::Liveliness,
-        query.as_deref(),
-        &headers,
-    );
-    probe(&endpoints, request, None).await
+    request: axum::extract::Request,
+) -> impl Future<Output = Response> {
+    let request = Request::new(&endpoints, view::Endpoint::Liveliness, &request);
+    async move { probe(&endpoints, request, None).await }
 }
 
 /// One readiness check: its answer alone (the lifecycle conditions belong to the whole
 /// endpoint), 404 for a name no readiness check has.
-pub(super) async fn readiness_one(
+pub(super) fn readiness_one(
     State(endpoints): State<Arc<Endpoints>>,
     Path(name): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let request = Request::new(
-        &endpoints,
-        view::Endpoint::Readiness,
-        query.as_deref(),
-        &headers,
-    );
-    probe(&endpoints, request, Some(&name)).await
+    request: axum::extract::Request,
+) -> impl Future<Output = Response> {
+    let request = Request::new(&endpoints, view::Endpoint::Readiness, &request);
+    async move { probe(&endpoints, request, Some(&name)).await }
 }
 
-pub(super) async fn liveliness_one(
+pub(super) fn liveliness_one(
     State(endpoints): State<Arc<Endpoints>>,
     Path(name): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let request = Request::new(
-        &endpoints,
-        view::Endpoint::Liveliness,
-        query.as_deref(),
-        &headers,
-    );
-    probe(&endpoints, request, Some(&name)).await
+    request: axum::extract::Request,
+) -> impl Future<Output = Response> {
+    let request = Request::new(&endpoints, view::Endpoint::Liveliness, &request);
+    async move { probe(&endpoints, request, Some(&name)).await }
 }
 
 /// What a probe request asks: its endpoint, query (or why it is refused), format and whether
@@ -96,13 +75,10 @@ struct Request {
 }
 
 impl Request {
-    fn new(
-        endpoints: &Endpoints,
-        which: view::Endpoint,
-        query: Option<&str>,
-        headers: &HeaderMap,
-    ) -> Self {
-        let query = Query::parse(query);
+    /// Read from the request's query and headers, borrowed (a probe copies neither).
+    fn new(endpoints: &Endpoints, which: view::Endpoint, request: &axum::extract::Request) -> Self {
+        let headers = request.headers();
+        let query = Query::parse(request.uri().query());
         let (format, reveal) = match &query {
             Ok(query) => (
                 Format::negotiate(headers, query.verbose),

@@ -25,7 +25,11 @@ impl Query {
     /// The query of a request, or why it is refused (a 400).
     pub(super) fn parse(query: Option<&str>) -> Result<Query, &'static str> {
         let mut parsed = Query::default();
-        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        // A probe's request (kubelet's) has no query.
+        let Some(query) = query else {
+            return Ok(parsed);
+        };
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
             match &*key {
                 "checks" => match &mut parsed.checks {
                     Some(checks) => {
