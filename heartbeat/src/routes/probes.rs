@@ -23,12 +23,12 @@ use crate::engine;
 use crate::outcome::Outcome;
 use crate::registry::Kind;
 
-/// Readiness also fails while the process drains, is marked not ready, or has not started
-/// (see [`crate::lifecycle`]); those conditions are read after the checks ran, never cached,
-/// so a probe in flight when SIGTERM arrives already fails.
 // The handlers read what they need of the request (its query and headers, borrowed) before
 // their future starts, and drop it: the future is small, and a probe copies nothing.
 
+/// Readiness also fails while the process drains, is marked not ready, or has not started
+/// (see [`crate::lifecycle`]); those conditions are read after the checks ran, never cached,
+/// so a probe in flight when SIGTERM arrives already fails.
 pub(super) fn readiness(
     State(endpoints): State<Arc<Endpoints>>,
     request: axum::extract::Request,
