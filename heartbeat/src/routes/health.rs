@@ -190,16 +190,7 @@ impl Document {
             });
         }
         body.push('}');
-        if !excluded.is_empty() {
-            body.push_str(",\"excluded\":[");
-            for (n, &i) in excluded.iter().enumerate() {
-                if n > 0 {
-                    body.push(',');
-                }
-                body.push_str(&health.shown[i].key);
-            }
-            body.push(']');
-        }
+        wire::write_excluded(&mut body, &health.shown, excluded);
         body.push_str(if passed {
             ",\"health\":\"running\",\"messages\":{"
         } else {

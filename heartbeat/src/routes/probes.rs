@@ -414,16 +414,7 @@ fn seed_json(
         }
     }
     body.push('}');
-    if !selection.excluded.is_empty() {
-        body.push_str(",\"excluded\":[");
-        for (n, &i) in selection.excluded.iter().enumerate() {
-            if n > 0 {
-                body.push(',');
-            }
-            body.push_str(&endpoint.shown[i].key);
-        }
-        body.push(']');
-    }
+    wire::write_excluded(&mut body, &endpoint.shown, &selection.excluded);
     body.push_str(if passed {
         ",\"status\":true"
     } else {

@@ -261,6 +261,22 @@ pub(super) fn write_object(body: &mut String, object: &str, age: Option<Duration
     }
 }
 
+/// Writes `,"excluded":[…]`, the keys of the checks at `excluded` (indices into `shown`), when
+/// `?exclude=` left any out.
+pub(super) fn write_excluded(body: &mut String, shown: &[Shown], excluded: &[usize]) {
+    if excluded.is_empty() {
+        return;
+    }
+    body.push_str(",\"excluded\":[");
+    for (n, &i) in excluded.iter().enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&shown[i].key);
+    }
+    body.push(']');
+}
+
 /// Writes `text` as a JSON string.
 pub(super) fn write_str(body: &mut String, text: &str) {
     body.push_str(&Value::from(text).to_string());
