@@ -161,7 +161,10 @@
 //! name, from, to, message, when), published when a run's result is recorded; it never makes a
 //! probe wait. [`on_status_change`] registers a function called on each change, sync or
 //! async, each subscriber in a task of its own and each call contained like a check's run
-//! (a timeout, panics caught and logged).
+//! (a timeout, panics caught and logged). `?watch` on readiness, liveliness, `/health/` or one
+//! check's path answers a live stream (`text/event-stream`): the request's JSON document at
+//! once, again on every change, a comment every 15 s, and the end when the lifecycle's drain
+//! is over.
 //!
 //! # gRPC health
 //!

@@ -58,7 +58,8 @@ impl Background {
     }
 
     /// Starts the tasks on the current runtime unless they run: called when the router is
-    /// built and by every request (one atomic load when they run). Does nothing outside a
+    /// built and by every request (a few atomic loads when they run; the status-change
+    /// subscribers are made sure of here too). Does nothing outside a
     /// runtime, or once the drain is over.
     pub(crate) fn ensure(&self) {
         crate::subscribers::ensure();

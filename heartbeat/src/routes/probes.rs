@@ -274,12 +274,6 @@ pub(super) struct Document {
 }
 
 impl Document {
-    /// Whether readiness's lifecycle conditions are shown: they belong to the whole readiness
-    /// endpoint, not to one of its checks.
-    fn has_lifecycle(&self) -> bool {
-        self.which == view::Endpoint::Readiness && self.whole
-    }
-
     /// The lifecycle's failing conditions shown with `answer` (on the whole readiness
     /// endpoint), and the answer's status: 200 when every check shown passed or warned and no
     /// condition is active, `failure_status` otherwise.
@@ -288,7 +282,7 @@ impl Document {
         endpoints: &Endpoints,
         answer: &engine::Answer,
     ) -> (Vec<(&'static str, Outcome)>, StatusCode) {
-        let lifecycle = if self.has_lifecycle() {
+        let lifecycle = if watch::Document::lifecycle(self) {
             endpoints.lifecycle.readiness()
         } else {
             Vec::new()
@@ -333,8 +327,10 @@ impl watch::Document for Document {
         (endpoint, kind, self.selection.indices.as_deref())
     }
 
+    /// Readiness's lifecycle conditions belong to the whole readiness endpoint, not to one of
+    /// its checks.
     fn lifecycle(&self) -> bool {
-        self.has_lifecycle()
+        self.which == view::Endpoint::Readiness && self.whole
     }
 
     fn render(&self, endpoints: &Endpoints, answer: &engine::Answer) -> (Bytes, Vec<&'static str>) {

@@ -77,7 +77,7 @@ pub(super) async fn stream<D: Document>(endpoints: Arc<Endpoints>, document: D) 
         let (endpoint, _, selection) = document.checks(&endpoints);
         endpoint.checks.evaluate(selection).await
     };
-    let (first, shown) = shown(&endpoints, &document, &answer);
+    let (first, shown) = signed(&endpoints, &document, &answer);
     let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let stream = Stream {
@@ -117,16 +117,16 @@ impl Drop for Open {
 /// What a document showed: its checks' levels and (for readiness) the lifecycle's failing
 /// conditions. A document is sent again only when this differs.
 #[derive(PartialEq)]
-struct Shown {
+struct Signature {
     levels: Vec<Level>,
     conditions: Vec<&'static str>,
 }
 
 /// `document` for `answer`, and what it shows.
-fn shown<D: Document>(endpoints: &Endpoints, document: &D, answer: &Answer) -> (Bytes, Shown) {
+fn signed<D: Document>(endpoints: &Endpoints, document: &D, answer: &Answer) -> (Bytes, Signature) {
     let (body, conditions) = document.render(endpoints, answer);
     let levels = answer.states.iter().map(|s| s.outcome.level()).collect();
-    (body, Shown { levels, conditions })
+    (body, Signature { levels, conditions })
 }
 
 /// One open stream.
@@ -138,7 +138,7 @@ struct Stream<D> {
     lifecycle: Option<watch::Receiver<()>>,
     drained: watch::Receiver<bool>,
     keep_alive: Interval,
-    shown: Shown,
+    shown: Signature,
     _open: Open,
 }
 
@@ -173,7 +173,7 @@ impl<D: Document> Stream<D> {
                     endpoint.checks.evaluate(selection).await
                 }
             };
-            let (body, shown) = shown(&self.endpoints, &self.document, &answer);
+            let (body, shown) = signed(&self.endpoints, &self.document, &answer);
             if shown != self.shown {
                 self.shown = shown;
                 return Some((Ok(event(&body)), self));
