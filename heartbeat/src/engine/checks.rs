@@ -2,7 +2,6 @@
 //! fresh (and, for a large endpoint, the last such read given again while it holds), else from
 //! one evaluation shared by every request that asks for the same checks meanwhile.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,7 +24,8 @@ pub(crate) struct Evaluated {
 /// while it runs.
 type Evaluation = Shared<Pin<Box<dyn Future<Output = Arc<Evaluated>> + Send>>>;
 
-/// At most this many different sets of checks keep their evaluation for sharing.
+/// At most this many different sets of checks in flight at once share their evaluation: a
+/// request looks for its set among them one by one.
 const EVALUATIONS: usize = 64;
 
 /// From this many checks on, a read with every state fresh is kept ([`Checks::last`]).
@@ -37,8 +37,8 @@ type Selection = Option<Box<[usize]>>;
 /// The checks of one endpoint, sorted by name, and the evaluations in flight.
 pub(crate) struct Checks {
     monitors: Arc<[Arc<Monitor>]>,
-    /// By selection (`None`: every check).
-    evaluations: Mutex<HashMap<Selection, Evaluation>>,
+    /// The evaluations in flight, by selection (`None`: every check).
+    evaluations: Mutex<Vec<(Selection, Evaluation)>>,
     /// The last read of a large selection that found every state fresh, with its selection:
     /// given again while every check still has that same state, so that a storm of requests
     /// to 1,000 checks neither allocates nor copies 1,000 pointers per request.
@@ -178,19 +178,20 @@ impl Checks {
         }
     }
 
-    /// The evaluation in flight for this selection, or a new one.
+    /// The evaluation in flight for this selection, or a new one. Finished evaluations are
+    /// dropped here; with [`EVALUATIONS`] sets in flight already, a new one is not kept for
+    /// sharing (its checks still run once each: a run in flight is joined, not repeated).
     fn evaluation(&self, selection: Option<&[usize]>, asked: Instant) -> Evaluation {
-        let key = selection.map(Box::from);
         let mut evaluations = self
             .evaluations
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let in_flight = evaluations.get(&key).filter(|e| e.peek().is_none());
-        if let Some(evaluation) = in_flight {
+        evaluations.retain(|(_, evaluation)| evaluation.peek().is_none());
+        let in_flight = evaluations
+            .iter()
+            .find(|(key, _)| key.as_deref() == selection);
+        if let Some((_, evaluation)) = in_flight {
             return evaluation.clone();
-        }
-        if evaluations.len() >= EVALUATIONS {
-            evaluations.retain(|_, evaluation| evaluation.peek().is_none());
         }
         let monitors: Arc<[Arc<Monitor>]> = match selection {
             None => Arc::clone(&self.monitors),
@@ -202,7 +203,9 @@ impl Checks {
                 Arc::new(Evaluated { asked, states })
             });
         let evaluation = evaluation.shared();
-        evaluations.insert(key, evaluation.clone());
+        if evaluations.len() < EVALUATIONS {
+            evaluations.push((selection.map(Box::from), evaluation.clone()));
+        }
         evaluation
     }
 }

@@ -108,7 +108,8 @@ async fn answer(
         shared: query.checks.is_none() && one.is_none() && query.exclude.is_empty(),
     };
     if query.watch {
-        return watch::stream(Arc::clone(endpoints), document).await;
+        // Boxed: held inline, the stream's future would make every request's future larger.
+        return Box::pin(watch::stream(Arc::clone(endpoints), document)).await;
     }
     let answer = health.checks.evaluate(Some(&document.selected)).await;
     let (passed, status) = verdict(&answer);
@@ -174,7 +175,7 @@ impl Document {
             return body;
         }
 
-        let mut body = String::with_capacity(64 + health.names.len() + 32 * selected.len());
+        let mut body = wire::scratch(64 + health.names.len() + 32 * selected.len());
         body.push_str("{\"available_checks\":");
         body.push_str(&health.names);
         body.push_str(",\"checks\":{");
@@ -223,9 +224,9 @@ impl Document {
             body.push_str(&health.shown[i].key);
         }
         body.push_str("]}");
-        let body = Bytes::from(body);
+        let body = wire::body(body);
         if let Some(last) = last {
-            last.set(answer, endpoints.started, body.clone());
+            last.set(answer, endpoints.started, &body);
         }
         body
     }

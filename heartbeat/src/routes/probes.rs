@@ -123,6 +123,7 @@ const ECHO_CHARS: usize = 64;
 
 /// What `one` and `?exclude=` select; `None` when no check is named `one`. Exclusion is linear in
 /// the number of names given (bounded by the query) times the log of the number of checks.
+#[inline]
 fn select(endpoint: &Endpoint, query: &Query, one: Option<&str>) -> Option<Selection> {
     let monitors = endpoint.checks.monitors();
     let find = |name: &str| monitors.binary_search_by(|m| m.info.name().cmp(name)).ok();
@@ -131,6 +132,10 @@ fn select(endpoint: &Endpoint, query: &Query, one: Option<&str>) -> Option<Selec
         excluded: Vec::new(),
         unknown_excluded: Vec::new(),
     };
+    if one.is_none() && query.exclude.is_empty() {
+        // A probe's request: every check.
+        return Some(selection);
+    }
     if let Some(name) = one {
         match find(name) {
             Some(i) => selection.indices = Some(vec![i]),
@@ -200,7 +205,8 @@ async fn probe(endpoints: &Arc<Endpoints>, request: Request, one: Option<&str>) 
         whole: one.is_none(),
     };
     if query.watch {
-        return watch::stream(Arc::clone(endpoints), document).await;
+        // Boxed: held inline, the stream's future would make every request's future larger.
+        return Box::pin(watch::stream(Arc::clone(endpoints), document)).await;
     }
     let answer = endpoint
         .checks
@@ -370,7 +376,7 @@ fn seed_json(
             .is_some_and(|name| name != monitors[selection.index(n)].info.name())
     });
 
-    let mut body = String::with_capacity(32 + endpoint.names.len() + 64 * states.len());
+    let mut body = wire::scratch(32 + endpoint.names.len() + 64 * states.len());
     body.push_str("{\"checks\":{");
     if !renamed && lifecycle.is_empty() {
         // The common case: every check under its own name, already in name order.
@@ -421,9 +427,9 @@ fn seed_json(
         body.push_str(&json!(selection.unknown_excluded).to_string());
     }
     body.push('}');
-    let body = Bytes::from(wire::fitted(body));
+    let body = wire::body(body);
     if let Some(last) = shared {
-        last.set(answer, endpoints.started, body.clone());
+        last.set(answer, endpoints.started, &body);
     }
     body
 }

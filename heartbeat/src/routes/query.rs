@@ -23,6 +23,7 @@ pub(super) struct Query {
 
 impl Query {
     /// The query of a request, or why it is refused (a 400).
+    #[inline]
     pub(super) fn parse(query: Option<&str>) -> Result<Query, &'static str> {
         let mut parsed = Query::default();
         // A probe's request (kubelet's) has no query.

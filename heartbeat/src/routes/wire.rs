@@ -1,5 +1,6 @@
 //! What every answer shares: JSON with `Cache-Control: no-cache`, and a check's JSON object.
 
+use std::cell::Cell;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -57,6 +58,7 @@ impl LastBody {
     }
 
     /// The body for `answer`, if the last one was written for the same states in its window.
+    #[inline]
     pub(super) fn get(&self, answer: &Answer, started: std::time::Instant) -> Option<Bytes> {
         if answer.states.len() < SHARED_FROM {
             return None;
@@ -73,25 +75,46 @@ impl LastBody {
         same.then(|| last.body.clone())
     }
 
-    pub(super) fn set(&self, answer: &Answer, started: std::time::Instant, body: Bytes) {
+    #[inline]
+    pub(super) fn set(&self, answer: &Answer, started: std::time::Instant, body: &Bytes) {
         if answer.states.len() < SHARED_FROM {
             return;
         }
         let last = Last {
             window: Self::window(answer, started),
             states: answer.states.to_vec(),
-            body,
+            body: body.clone(),
         };
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(last);
     }
 }
 
-/// `body` without much spare capacity: a body is held, capacity and all, until the client has
-/// read it, and a probe of 1,000 checks answered to 2,000 clients at once adds up.
-pub(super) fn fitted(mut body: String) -> String {
-    let spare = body.capacity() - body.len();
-    if spare > 4_096 && spare > body.len() / 4 {
-        body.shrink_to_fit();
+thread_local! {
+    /// The buffer answers are written in on this thread, kept between answers.
+    static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// A larger buffer is not kept for the next answer.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+/// A buffer to write an answer's body in, with room for `hint` bytes: this thread's, as the
+/// last answer left it (emptied), given back by [`body`].
+pub(super) fn scratch(hint: usize) -> String {
+    let mut text = SCRATCH.take();
+    text.reserve(hint);
+    text
+}
+
+/// The body written in `text` (from [`scratch`]), as the `Bytes` an answer holds: copied to a
+/// buffer of its exact length, since a body is held until the client has read it (a probe of
+/// 1,000 checks answered to 2,000 clients at once adds up), and so that `Bytes` takes it over
+/// without the shared header it allocates for a buffer with spare room. `text` is kept for
+/// the next answer on this thread.
+pub(super) fn body(mut text: String) -> Bytes {
+    let body = Bytes::copy_from_slice(text.as_bytes());
+    if text.capacity() <= SCRATCH_KEPT {
+        text.clear();
+        SCRATCH.set(text);
     }
     body
 }
@@ -159,42 +182,31 @@ pub(super) fn seconds(duration: Duration) -> Value {
 }
 
 /// Writes seconds as a JSON number, to the microsecond: `9.0`, `0.050957`. What [`seconds`]
-/// renders, without a float's formatting on every request.
+/// renders, without a float's formatting on every request (a probe writes one per check).
 pub(super) fn write_seconds(body: &mut String, duration: Duration) {
-    let micros = (duration.as_nanos() + 500) / 1_000;
-    let (whole, fraction) = (micros / 1_000_000, micros % 1_000_000);
-    write_digits(body, whole);
-    body.push('.');
+    // Rounded to the microsecond; a `u64` of microseconds lasts 584,000 years.
+    let micros = duration
+        .as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from((duration.subsec_nanos() + 500) / 1_000));
+    let (whole, mut fraction) = (micros / 1_000_000, micros % 1_000_000);
+    body.push_str(itoa::Buffer::new().format(whole));
     if fraction == 0 {
-        body.push('0');
+        body.push_str(".0");
         return;
     }
-    let mut digits = [b'0'; 6];
-    let mut rest = fraction;
-    for digit in digits.iter_mut().rev() {
-        *digit = b'0' + (rest % 10) as u8;
-        rest /= 10;
+    // The fraction's six digits without the zeros they end with: its leading zeros, then
+    // itoa's digits.
+    let mut width = 6;
+    while fraction % 10 == 0 {
+        fraction /= 10;
+        width -= 1;
     }
-    let end = digits.iter().rposition(|&d| d != b'0').map_or(1, |i| i + 1);
-    for &digit in &digits[..end] {
-        body.push(char::from(digit));
-    }
-}
-
-fn write_digits(body: &mut String, mut n: u128) {
-    let mut digits = [0u8; 39];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &digit in &digits[start..] {
-        body.push(char::from(digit));
-    }
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(fraction);
+    body.push('.');
+    body.push_str(&"00000"[..width - digits.len()]);
+    body.push_str(digits);
 }
 
 /// What the wire format keeps of one check: its name as a JSON string, and its last state's
@@ -378,8 +390,20 @@ mod tests {
             let parsed: f64 = written.parse().unwrap();
             assert_eq!(parsed, seconds(duration).as_f64().unwrap(), "{written}");
         }
+        for (nanos, text) in [
+            (1_050_957_400, "1.050957"),
+            (999_999_500, "1.0"),
+            (100_000_000, "0.1"),
+            (1_000, "0.000001"),
+            (20_500, "0.000021"),
+            (0, "0.0"),
+        ] {
+            let mut written = String::new();
+            write_seconds(&mut written, Duration::from_nanos(nanos));
+            assert_eq!(written, text, "{nanos} ns");
+        }
         let mut written = String::new();
-        write_seconds(&mut written, Duration::from_nanos(1_050_957_400));
-        assert_eq!(written, "1.050957");
+        write_seconds(&mut written, Duration::MAX);
+        assert!(written.parse::<f64>().is_ok(), "{written}");
     }
 }
