@@ -104,8 +104,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  grpc-health-probe -addr={own_bound}");
     println!("  touch {MAINTENANCE_FLAG}   # readiness, \"\" and example.v1.Orders: NOT_SERVING");
 
-    let same_port =
-        axum::serve(listener, app).with_graceful_shutdown(until_stopped(stopped.clone()));
+    let same_port = axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(until_stopped(stopped.clone()));
     let own_port = tonic::transport::Server::builder()
         .add_service(grpc.service())
         .serve_with_incoming_shutdown(

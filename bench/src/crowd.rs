@@ -43,6 +43,10 @@ pub(crate) async fn crowd(loader: Loader) -> BenchResult<Vec<Row>> {
     // The same bytes from a plain axum handler, under the same load: what hyper and axum cost
     // for 2,000 connections by themselves, so heartbeat's share is the difference.
     let plain = load_child("plain-crowd", loader).await?;
+    // Both again served as `axum::serve(listener, router)`, which copies the router's route
+    // table for every connection.
+    let heartbeat_copied = load_child("crowd-copied", loader).await?;
+    let plain_copied = load_child("plain-crowd-copied", loader).await?;
     let what = format!(
         "crowd: readiness with {} trivial sync checks (library defaults: cache 1 s, timeout \
          800 ms), `serve crowd` child, {} -t{THREADS} -c{CONNECTIONS} {} s",
@@ -50,29 +54,52 @@ pub(crate) async fn crowd(loader: Loader) -> BenchResult<Vec<Row>> {
         loader.name(),
         DURATION.as_secs()
     );
-    Ok(vec![
-        Row::new(
-            format!("{what}: answers that were 200"),
+    let mut rows = Vec::new();
+    for (served, heartbeat, plain, goal) in [
+        (
+            "served with `into_make_service()`",
+            &heartbeat,
+            &plain,
+            true,
+        ),
+        (
+            "served as `axum::serve(listener, router)`, the route table copied per connection",
+            &heartbeat_copied,
+            &plain_copied,
+            false,
+        ),
+    ] {
+        rows.push(Row::new(
+            format!("{what}, {served}: answers that were 200"),
             heartbeat.answers(),
             plain.answers(),
             "every request 200 (issue 13)".to_owned(),
             Met::from(heartbeat.load.clean()),
-        ),
-        Row::new(
-            format!("{what}: the server's peak RSS (VmHWM; idle in brackets)"),
+        ));
+        let (goal, met) = if goal {
+            (
+                format!("< 64 MB = {} (issue 13)", mib(PEAK_GOAL_KIB)),
+                Met::from(heartbeat.peak < PEAK_GOAL_KIB),
+            )
+        } else {
+            ("— (see README)".to_owned(), Met::Info)
+        };
+        rows.push(Row::new(
+            format!("{what}, {served}: the server's peak RSS (VmHWM; idle in brackets)"),
             format!("{} ({})", mib(heartbeat.peak), mib(heartbeat.idle)),
             format!("{} ({})", mib(plain.peak), mib(plain.idle)),
-            format!("< 64 MB = {} (issue 13)", mib(PEAK_GOAL_KIB)),
-            Met::from(heartbeat.peak < PEAK_GOAL_KIB),
-        ),
-        Row::new(
-            format!("{what}: heartbeat's share of the peak (heartbeat's peak − plain's)"),
+            goal,
+            met,
+        ));
+        rows.push(Row::new(
+            format!("{what}, {served}: heartbeat's share of the peak (heartbeat's peak − plain's)"),
             mib(heartbeat.peak.saturating_sub(plain.peak)),
             "—".to_owned(),
             "—".to_owned(),
             Met::Info,
-        ),
-    ])
+        ));
+    }
+    Ok(rows)
 }
 
 /// One child server's figures under the crowd's load.

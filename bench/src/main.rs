@@ -18,7 +18,8 @@
 //!   (Debian: `apt-get install -y valgrind`); without it the section says "not measured".
 //!   See [`instructions`] for how the counts are taken.
 //! - `crowd`: readiness with 1,000 trivial sync checks under 2,000 connections: the share of
-//!   200 answers and the server's peak RSS (issue 13, defect 9), next to a plain handler's.
+//!   200 answers and the server's peak RSS (issue 13, defect 9), next to a plain handler's,
+//!   served with `into_make_service()` and as `axum::serve(listener, router)`.
 //! - `background`: readiness with 1,000 background checks and with 1,000 cached ones under
 //!   the same load: latency (issue 14).
 //! - `fanout`: one status change sent to 1,000 open `?watch` streams: instructions under

@@ -177,7 +177,7 @@ pub(crate) fn crowd_heartbeat() -> Router {
 }
 
 /// What `heartbeat-bench serve KIND PORT` serves.
-const KINDS: &str = "`plain`, `heartbeat`, `crowd`, `plain-crowd`, `background`, `background-idle`, `cached-1000`, `instructions`, `instructions-background`, `fanout` or `grpc`";
+const KINDS: &str = "`plain`, `heartbeat`, `crowd`, `plain-crowd`, `crowd-copied`, `plain-crowd-copied`, `background`, `background-idle`, `cached-1000`, `instructions`, `instructions-background`, `fanout` or `grpc`";
 
 /// `heartbeat-bench serve KIND PORT`: serves on 127.0.0.1:PORT
 /// (0: any free port), prints `listening ADDR`, and stops when stdin closes or after its
@@ -187,8 +187,8 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
         .parse()
         .map_err(|_| format!("PORT must be a number from 0 to 65535, not {port:?}"))?;
     let (runtime, lifetime) = match kind {
-        "plain" | "heartbeat" | "crowd" | "plain-crowd" | "background" | "background-idle"
-        | "cached-1000" => (crate::runtime()?, CHILD_LIFETIME),
+        "plain" | "heartbeat" | "crowd" | "plain-crowd" | "crowd-copied" | "plain-crowd-copied"
+        | "background" | "background-idle" | "cached-1000" => (crate::runtime()?, CHILD_LIFETIME),
         "instructions" | "instructions-background" | "fanout" | "grpc" => (
             crate::instructions::runtime()?,
             crate::instructions::CHILD_LIFETIME,
@@ -201,8 +201,8 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
         let router = match kind {
             "heartbeat" => child_heartbeat(),
             "plain" => plain_copy(&child_heartbeat()).await?,
-            "crowd" => crowd_heartbeat(),
-            "plain-crowd" => plain_copy(&crowd_heartbeat()).await?,
+            "crowd" | "crowd-copied" => crowd_heartbeat(),
+            "plain-crowd" | "plain-crowd-copied" => plain_copy(&crowd_heartbeat()).await?,
             "background" => {
                 use crate::instructions::{EVERY, THOUSAND, background_async};
                 background_async(bare(), THOUSAND, EVERY, Heartbeat::readiness).into_router()
@@ -232,14 +232,24 @@ pub(crate) fn child(kind: &str, port: &str) -> BenchResult<()> {
             let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
             let _ = closed.send(());
         });
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = stdin_closed => {}
-                    () = tokio::time::sleep(lifetime) => {}
-                }
-            })
-            .await?;
+        let stop = async move {
+            tokio::select! {
+                _ = stdin_closed => {}
+                () = tokio::time::sleep(lifetime) => {}
+            }
+        };
+        if kind.ends_with("-copied") {
+            // `axum::serve(listener, router)`: axum converts the router for each connection,
+            // a copy of its whole route table per connection (the crowd's other figure).
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop)
+                .await?;
+        } else {
+            // As the README advises: converted once, and each connection shares it.
+            axum::serve(listener, router.into_make_service())
+                .with_graceful_shutdown(stop)
+                .await?;
+        }
         Ok(())
     })
 }

@@ -19,7 +19,7 @@
 //!     // … warm caches …
 //!     heartbeat::lifecycle::mark_started();
 //! });
-//! let server = axum::serve(listener, app)
+//! let server = axum::serve(listener, app.into_make_service())
 //!     .with_graceful_shutdown(heartbeat::lifecycle::shutdown_signal());
 //! heartbeat::lifecycle::with_grace(server).await.unwrap();
 //! # }
@@ -314,7 +314,7 @@ pub async fn shutdown_signal_with_drain(drain: Duration) {
 ///
 /// ```no_run
 /// # async fn example(listener: tokio::net::TcpListener, app: axum::Router) -> std::io::Result<()> {
-/// let server = axum::serve(listener, app)
+/// let server = axum::serve(listener, app.into_make_service())
 ///     .with_graceful_shutdown(heartbeat::lifecycle::shutdown_signal());
 /// heartbeat::lifecycle::with_grace(server).await
 /// # }
