@@ -240,10 +240,17 @@ impl Lifecycle {
     }
 
     /// The failing lifecycle checks readiness shows now, by name.
+    #[inline]
     pub(crate) fn readiness(&self) -> Vec<(&'static str, Outcome)> {
         if !self.0.active.load(Ordering::Acquire) {
             return Vec::new();
         }
+        self.failing()
+    }
+
+    /// [`Lifecycle::readiness`] once anything was ever marked.
+    #[cold]
+    fn failing(&self) -> Vec<(&'static str, Outcome)> {
         let state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
         let mut failing = Vec::new();
         if let Some((since, drain)) = state.draining {

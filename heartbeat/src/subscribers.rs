@@ -134,6 +134,7 @@ impl Drop for Alive {
 /// Starts the subscribers' tasks on the current runtime unless they run: one atomic load when
 /// they do. Does nothing outside a runtime or when no subscriber is registered. Each task's
 /// stream is made here, before this returns, so it sees every change published after.
+#[inline]
 pub(crate) fn ensure() {
     // Without subscribers (the common case) this stays two atomic loads per request.
     if ALIVE.load(Ordering::Acquire) > 0 || dispatched().is_empty() {

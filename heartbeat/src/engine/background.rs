@@ -61,11 +61,18 @@ impl Background {
     /// built and by every request (a few atomic loads when they run; the status-change
     /// subscribers are made sure of here too). Does nothing outside a
     /// runtime, or once the drain is over.
+    #[inline]
     pub(crate) fn ensure(&self) {
         crate::subscribers::ensure();
         if self.monitors.is_empty() || self.alive.load(Ordering::Acquire) > 0 {
             return;
         }
+        self.start();
+    }
+
+    /// Starts the tasks (none is alive).
+    #[cold]
+    fn start(&self) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };

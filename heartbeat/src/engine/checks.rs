@@ -24,6 +24,21 @@ pub(crate) struct Evaluated {
 /// while it runs.
 type Evaluation = Shared<Pin<Box<dyn Future<Output = Arc<Evaluated>> + Send>>>;
 
+/// The evaluation a request waits for when some selected check was not fresh ([`Checks::read`]):
+/// its [`Answer`] when every check has a state.
+pub(crate) struct Waiting(Evaluation);
+
+impl Future for Waiting {
+    type Output = Answer;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Answer> {
+        Pin::new(&mut self.0).poll(cx).map(|evaluated| Answer {
+            asked: evaluated.asked,
+            states: Answered::Evaluated(evaluated),
+        })
+    }
+}
+
 /// At most this many different sets of checks in flight at once share their evaluation: a
 /// request looks for its set among them one by one.
 const EVALUATIONS: usize = 64;
@@ -88,15 +103,24 @@ impl Checks {
     /// The states of the selected checks (`None`: all), in selection order: at once when all
     /// are fresh, else from an evaluation shared with concurrent requests for the same set.
     pub(crate) async fn evaluate(&self, selection: Option<&[usize]>) -> Answer {
+        match self.read(selection) {
+            Ok(answer) => answer,
+            Err(waiting) => waiting.await,
+        }
+    }
+
+    /// The states of the selected checks when every one is fresh (no waiting), else what to
+    /// wait for: [`Checks::evaluate`] for a caller that answers at once when it can.
+    pub(crate) fn read(&self, selection: Option<&[usize]>) -> Result<Answer, Waiting> {
         let asked = Instant::now();
         let count = selection.map_or(self.monitors.len(), <[usize]>::len);
         let kept = count >= KEPT_FROM;
         if kept {
             if let Some(last) = self.last_read(selection, asked) {
-                return Answer {
+                return Ok(Answer {
                     asked,
                     states: Answered::Evaluated(last),
-                };
+                });
             }
         }
         let mut states = SmallVec::with_capacity(count);
@@ -108,11 +132,7 @@ impl Checks {
         }
         if states.len() < count {
             drop(states);
-            let evaluated = self.evaluation(selection, asked).await;
-            return Answer {
-                asked: evaluated.asked,
-                states: Answered::Evaluated(evaluated),
-            };
+            return Err(Waiting(self.evaluation(selection, asked)));
         }
         if kept {
             let read = Arc::new(Evaluated {
@@ -121,15 +141,15 @@ impl Checks {
             });
             let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
             *last = Some((selection.map(Box::from), Arc::clone(&read)));
-            return Answer {
+            return Ok(Answer {
                 asked,
                 states: Answered::Evaluated(read),
-            };
+            });
         }
-        Answer {
+        Ok(Answer {
             asked,
             states: Answered::Read(states),
-        }
+        })
     }
 
     /// The last read of `selection`, if every check still has the state it read, fresh at

@@ -222,7 +222,9 @@ impl Monitor {
     }
 
     /// [`Monitor::current`] from a borrowed slot, and whether it is a background check's stale
-    /// state (a change to publish once the slot is no longer borrowed).
+    /// state (a change to publish once the slot is no longer borrowed). Inlined: a scrape
+    /// reads every check, and out of line this cost 15 instructions a check.
+    #[inline]
     fn read(&self, slot: &Slot, now: Instant) -> (Option<Arc<State>>, bool) {
         match &self.schedule {
             Some(schedule) => {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, get_service};
 
 use crate::engine::{Background, Checks, Monitor};
 use crate::lifecycle::Lifecycle;
@@ -200,42 +200,76 @@ impl Paths {
         problems
     }
 
-    /// Every route of the router: one list for the router and for [`Paths::problems`].
-    fn routes(&self) -> Vec<(String, MethodRouter<Arc<Endpoints>>)> {
+    /// Every route of the router, and what it serves: one list for the router and for
+    /// [`Paths::problems`].
+    fn routes(&self) -> Vec<(String, Serves)> {
         let Paths {
             well_known,
             health,
             metrics: metrics_path,
         } = self;
         let mut routes = vec![
-            (format!("{well_known}/readiness"), get(probes::readiness)),
-            (format!("{well_known}/liveliness"), get(probes::liveliness)),
+            (format!("{well_known}/readiness"), Serves::Readiness),
+            (format!("{well_known}/liveliness"), Serves::Liveliness),
             // Kubernetes says "liveness": the same endpoint under that name.
-            (format!("{well_known}/liveness"), get(probes::liveliness)),
+            (format!("{well_known}/liveness"), Serves::Liveliness),
             // One check each (a name holds no `/`: one segment, percent-decoded by axum).
             (
                 format!("{well_known}/readiness/{{name}}"),
-                get(probes::readiness_one),
+                Serves::ReadinessOne,
             ),
             (
                 format!("{well_known}/liveliness/{{name}}"),
-                get(probes::liveliness_one),
+                Serves::LivelinessOne,
             ),
             (
                 format!("{well_known}/liveness/{{name}}"),
-                get(probes::liveliness_one),
+                Serves::LivelinessOne,
             ),
-            (format!("{well_known}/environ"), get(environ::environ)),
-            (health.clone(), get(health::health)),
-            (format!("{health}/"), get(health::health)),
+            (format!("{well_known}/environ"), Serves::Environ),
+            (health.clone(), Serves::Health),
+            (format!("{health}/"), Serves::Health),
             // `ping` is a path of its own: no health check may take that name.
-            (format!("{health}/ping"), get(health::ping)),
-            (format!("{health}/{{name}}"), get(health::health_one)),
+            (format!("{health}/ping"), Serves::Ping),
+            (format!("{health}/{{name}}"), Serves::HealthOne),
         ];
         if let Some(path) = metrics_path {
-            routes.push((path.clone(), get(metrics::metrics)));
+            routes.push((path.clone(), Serves::Metrics));
         }
         routes
+    }
+}
+
+/// What a route serves.
+#[derive(Clone, Copy)]
+enum Serves {
+    Readiness,
+    Liveliness,
+    ReadinessOne,
+    LivelinessOne,
+    Environ,
+    Health,
+    Ping,
+    HealthOne,
+    Metrics,
+}
+
+impl Serves {
+    /// The route's method router. The whole probes are services of their own (no extractors,
+    /// no boxed handler future: the commonest requests cost least); the rest are handlers.
+    fn route(self, endpoints: &Arc<Endpoints>) -> MethodRouter<Arc<Endpoints>> {
+        let probe = |which| get_service(probes::Probe::new(Arc::clone(endpoints), which));
+        match self {
+            Serves::Readiness => probe(view::Endpoint::Readiness),
+            Serves::Liveliness => probe(view::Endpoint::Liveliness),
+            Serves::ReadinessOne => get(probes::readiness_one),
+            Serves::LivelinessOne => get(probes::liveliness_one),
+            Serves::Environ => get(environ::environ),
+            Serves::Health => get(health::health),
+            Serves::Ping => get(health::ping),
+            Serves::HealthOne => get(health::health_one),
+            Serves::Metrics => get(metrics::metrics),
+        }
     }
 }
 
@@ -249,8 +283,8 @@ where
     paths
         .routes()
         .into_iter()
-        .fold(Router::new(), |router, (path, route)| {
-            router.route(&path, route)
+        .fold(Router::new(), |router, (path, serves)| {
+            router.route(&path, serves.route(&endpoints))
         })
         .with_state(endpoints)
 }

@@ -3,16 +3,22 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Ready;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use futures_util::future::{self, BoxFuture, Either};
 use serde_json::{Map, json};
 
 use tokio::time::Instant;
+use tower_service::Service;
 
 use super::accept::Format;
 use super::auth::Refusal;
@@ -23,26 +29,43 @@ use crate::engine;
 use crate::outcome::Outcome;
 use crate::registry::Kind;
 
-// The handlers read what they need of the request (its query and headers, borrowed) before
-// their future starts, and drop it: the future is small, and a probe copies nothing.
+// The handlers read what they need of the request (its query and headers, borrowed) and drop
+// it: a probe copies nothing. When every state it needs is fresh, the answer is written before
+// the handler returns; only a probe that waits for a check has a future of its own.
 
+/// Readiness or liveliness, whole: a tower service rather than a handler, so that a probe
+/// goes through no extractor and no boxed handler future (axum boxes a handler's future, and a
+/// route's): the answer is written in [`Service::call`] when every state is fresh.
+///
 /// Readiness also fails while the process drains, is marked not ready, or has not started
 /// (see [`crate::lifecycle`]); those conditions are read after the checks ran, never cached,
 /// so a probe in flight when SIGTERM arrives already fails.
-pub(super) fn readiness(
-    State(endpoints): State<Arc<Endpoints>>,
-    request: axum::extract::Request,
-) -> impl Future<Output = Response> {
-    let request = Request::new(&endpoints, view::Endpoint::Readiness, &request);
-    async move { probe(&endpoints, request, None).await }
+#[derive(Clone)]
+pub(super) struct Probe {
+    endpoints: Arc<Endpoints>,
+    which: view::Endpoint,
 }
 
-pub(super) fn liveliness(
-    State(endpoints): State<Arc<Endpoints>>,
-    request: axum::extract::Request,
-) -> impl Future<Output = Response> {
-    let request = Request::new(&endpoints, view::Endpoint::Liveliness, &request);
-    async move { probe(&endpoints, request, None).await }
+impl Probe {
+    pub(super) fn new(endpoints: Arc<Endpoints>, which: view::Endpoint) -> Self {
+        Probe { endpoints, which }
+    }
+}
+
+impl Service<axum::extract::Request> for Probe {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = future::Map<Answering, fn(Response) -> Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+        let asked = Request::new(&self.endpoints, self.which, &request);
+        drop(request);
+        probe(Arc::clone(&self.endpoints), asked, None).map(Ok)
+    }
 }
 
 /// One readiness check: its answer alone (the lifecycle conditions belong to the whole
@@ -51,18 +74,26 @@ pub(super) fn readiness_one(
     State(endpoints): State<Arc<Endpoints>>,
     Path(name): Path<String>,
     request: axum::extract::Request,
-) -> impl Future<Output = Response> {
+) -> Answering {
     let request = Request::new(&endpoints, view::Endpoint::Readiness, &request);
-    async move { probe(&endpoints, request, Some(&name)).await }
+    probe(endpoints, request, Some(name))
 }
 
 pub(super) fn liveliness_one(
     State(endpoints): State<Arc<Endpoints>>,
     Path(name): Path<String>,
     request: axum::extract::Request,
-) -> impl Future<Output = Response> {
+) -> Answering {
     let request = Request::new(&endpoints, view::Endpoint::Liveliness, &request);
-    async move { probe(&endpoints, request, Some(&name)).await }
+    probe(endpoints, request, Some(name))
+}
+
+/// A probe's answer: at once when every state it needs is fresh, else a future (boxed, so
+/// that the common answer's future holds only the response).
+pub(super) type Answering = Either<Ready<Response>, BoxFuture<'static, Response>>;
+
+fn at_once(response: Response) -> Answering {
+    Either::Left(std::future::ready(response))
 }
 
 /// What a probe request asks: its endpoint, query (or why it is refused), format and whether
@@ -188,15 +219,16 @@ pub(super) fn unknown_check(endpoint: &Endpoint, which: view::Endpoint, name: &s
 /// name, or the name its result asked for (`(name, bool, data)`) when no other check or
 /// lifecycle condition has that name; a check whose asked name was taken shows under its own
 /// name with `asked_name` in its object. The status is that of the checks shown.
-async fn probe(endpoints: &Arc<Endpoints>, request: Request, one: Option<&str>) -> Response {
+fn probe(endpoints: Arc<Endpoints>, request: Request, one: Option<String>) -> Answering {
     endpoints.background.ensure();
     let query = match &request.query {
         Ok(query) => query,
-        Err(message) => return Refusal::BadQuery(message).into_response(),
+        Err(message) => return at_once(Refusal::BadQuery(message).into_response()),
     };
-    let endpoint = endpoint_of(endpoints, request.which);
-    let Some(selection) = select(endpoint, query, one) else {
-        return unknown_check(endpoint, request.which, one.unwrap_or_default());
+    let endpoint = endpoint_of(&endpoints, request.which);
+    let Some(selection) = select(endpoint, query, one.as_deref()) else {
+        let name = one.as_deref().unwrap_or_default();
+        return at_once(unknown_check(endpoint, request.which, name));
     };
     let document = Document {
         which: request.which,
@@ -205,18 +237,31 @@ async fn probe(endpoints: &Arc<Endpoints>, request: Request, one: Option<&str>) 
         whole: one.is_none(),
     };
     if query.watch {
-        // Boxed: held inline, the stream's future would make every request's future larger.
-        return Box::pin(watch::stream(Arc::clone(endpoints), document)).await;
+        return Either::Right(Box::pin(watch::stream(endpoints, document)));
     }
-    let answer = endpoint
-        .checks
-        .evaluate(document.selection.indices.as_deref())
-        .await;
-    let (lifecycle, status) = document.verdict(endpoints, &answer);
+    match endpoint.checks.read(document.selection.indices.as_deref()) {
+        Ok(answer) => at_once(respond(&endpoints, &request, document, &answer, one)),
+        Err(waiting) => Either::Right(Box::pin(async move {
+            let answer = waiting.await;
+            respond(&endpoints, &request, document, &answer, one)
+        })),
+    }
+}
+
+/// The answer to `request` with the states of `answer`, in the format it asked for.
+fn respond(
+    endpoints: &Endpoints,
+    request: &Request,
+    document: Document,
+    answer: &engine::Answer,
+    one: Option<String>,
+) -> Response {
+    let (lifecycle, status) = document.verdict(endpoints, answer);
     if request.format == Format::Json {
-        let body = document.seed_json(endpoints, &answer, lifecycle, status);
+        let body = document.seed_json(endpoints, answer, lifecycle, status);
         return wire::json(status, body);
     }
+    let endpoint = endpoint_of(endpoints, request.which);
     let (selection, passed, states) =
         (document.selection, status == StatusCode::OK, &answer.states);
     let entries = entries(endpoint, states, &selection, lifecycle);
@@ -246,7 +291,7 @@ async fn probe(endpoints: &Arc<Endpoints>, request: Request, one: Option<&str>) 
             .collect(),
         unknown_excluded: selection.unknown_excluded,
     };
-    render(status, &view, request.format, one)
+    render(status, &view, request.format, one.as_deref())
 }
 
 /// `view` in a format other than the seed JSON.
