@@ -62,9 +62,10 @@ impl Service<axum::extract::Request> for Probe {
     }
 
     fn call(&mut self, request: axum::extract::Request) -> Self::Future {
-        let asked = Request::new(&self.endpoints, self.which, &request);
+        // What the probe needs of the request is read here; the request itself is not kept.
+        let read = Request::new(&self.endpoints, self.which, &request);
         drop(request);
-        probe(Arc::clone(&self.endpoints), asked, None).map(Ok)
+        probe(Arc::clone(&self.endpoints), read, None).map(Ok)
     }
 }
 
